@@ -1,0 +1,5 @@
+"""Run the command line as ``python -m booklet``."""
+
+from booklet.cli import main
+
+main()

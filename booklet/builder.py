@@ -1,0 +1,97 @@
+"""The build: load config, read all content, check it, render HTML, typeset, post-process, write."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from booklet import layout, typeset
+from booklet.brand import load_brand
+from booklet.config import Config, load_config
+from booklet.content import Section, read_sections
+from booklet.output import write_atomic
+from booklet.sandbox import SandboxFetcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """One written output file."""
+
+    path: Path
+    pages: int
+    size: int
+    seconds: float
+
+
+def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = None) -> list[BuildResult]:
+    """Build the publication in ``project``; nothing is written unless every phase succeeds."""
+    started = time.perf_counter()
+
+    # 1. Load the config and the brand.
+    config = load_config(project, brand=brand, out_dir=out_dir)
+    log.info("Loaded %s (brand %s)", config.path.name, config.brand.name)
+    the_brand = load_brand(config.brand)
+
+    # 2-3. Read every section and check it; all problems are reported together.
+    sections = read_sections(config)
+    log.info("Read %d sections from %s/", len(sections), config.content_dir.name)
+
+    # 4. Render the HTML.
+    env = layout.environment(config.templates_dir)
+    context = layout.publication_context(config, the_brand, sections)
+    html = layout.publication_html(env, context, templates_dir=config.templates_dir)
+
+    # 5. Typeset.
+    fetcher = SandboxFetcher([config.root, layout.BUILTIN, the_brand.path.parent])
+    log.info("Typesetting...")
+    document = typeset.render(html, base=config.root, fetcher=fetcher, describe=lambda url: _source_of(url, sections))
+
+    # 6. Post-process: pad to a multiple of four before the back cover, then write PDF bytes.
+    missing = typeset.padding_needed(len(document.pages))
+    if missing:
+        log.info("Adding %d blank page(s) before the back cover for a multiple of 4", missing)
+        padding_html = layout.publication_html(env, {**context, "count": missing}, templates_dir=config.templates_dir, template="blank.html")
+        padding = typeset.render(padding_html, base=config.root, fetcher=fetcher)
+        document = typeset.pad_before_last(document, padding, missing)
+    pdf = typeset.write_pdf(document, identity=_identity(html, fetcher))
+
+    # 7. Write, atomically.
+    target = config.out_dir / f"{config.name}-print.pdf"
+    write_atomic(target, pdf)
+    result = BuildResult(path=target, pages=len(document.pages), size=len(pdf), seconds=time.perf_counter() - started)
+    log.info("Wrote %s: %d pages, %s, in %.1f s", _shown(target), result.pages, _size(result.size), result.seconds)
+    return [result]
+
+
+def _identity(html: str, fetcher: SandboxFetcher) -> bytes:
+    """A digest of everything the PDF is made from: the HTML and every file it pulled in."""
+    digest = hashlib.sha256(html.encode("utf-8"))
+    for path in sorted(fetcher.fetched):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _source_of(url: str, sections: list[Section]) -> str:
+    for section in sections:
+        if url in section.html:
+            return str(section.source)
+    return "a template or stylesheet"
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+__all__ = ["BuildResult", "Config", "build"]

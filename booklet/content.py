@@ -1,0 +1,228 @@
+"""Content: Markdown sections with YAML front matter, rendered by Python-Markdown."""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import markdown
+import yaml
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from booklet.config import Config
+from booklet.errors import BookletError, ContentError, raise_all
+
+log = logging.getLogger(__name__)
+
+FRONT_MATTER_KEYS = {
+    "title": "The section's title (required).",
+    "summary": "A short summary shown on the section opener.",
+    "numbered": "false to leave the section unnumbered (an introduction, say).",
+    "lang": "Language of this section when it differs from the publication's (e.g. ru, ur).",
+    "dir": "Text direction: ltr or rtl (rtl is implied by lang: ur or ar).",
+    "running_head": "A shorter title for the running head.",
+}
+RTL_LANGUAGES = {"ar", "ur", "fa", "he", "ps", "sd", "ug", "yi"}
+MARKDOWN_EXTENSIONS = ["footnotes", "tables", "attr_list", "abbr", "smarty", "def_list", "md_in_html", "sane_lists"]
+_IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One Markdown file of the publication, rendered to HTML."""
+
+    source: Path
+    slug: str
+    title: str
+    summary: str
+    number: int | None
+    lang: str
+    dir: str
+    running_head: str
+    html: str
+    images: tuple[Path, ...]
+
+
+def section_files(config: Config) -> list[Path]:
+    """The section files in reading order: as listed in the config, or by file name."""
+    folder = config.content_dir
+    if not folder.is_dir():
+        raise ContentError(f"content folder {folder} does not exist", file=config.path, key="content_dir", hint="create it and put one Markdown file per section in it")
+    found = sorted(p for p in folder.glob("*.md") if p.is_file())
+    if not config.sections:
+        if not found:
+            raise ContentError("has no Markdown sections (*.md)", file=folder, hint="add a file such as 01-introduction.md with a title in its front matter")
+        return found
+    by_name = {p.name: p for p in found} | {p.stem: p for p in found}
+    errors: list[BookletError] = []
+    ordered = []
+    for name in config.sections:
+        if name not in by_name:
+            errors.append(ContentError(f"names '{name}', which is not a .md file in {folder.name}/", file=config.path, key="sections", hint=f"files there: {', '.join(p.name for p in found) or 'none'}"))
+        else:
+            ordered.append(by_name[name])
+    raise_all(errors)
+    left_out = [p.name for p in found if p not in ordered]
+    if left_out:
+        log.warning("%s: sections leaves out %s; they are not built", config.path.name, ", ".join(left_out))
+    return ordered
+
+
+def read_sections(config: Config) -> list[Section]:
+    """Read, check and render every section; all problems are reported together."""
+    errors: list[BookletError] = []
+    sections: list[Section] = []
+    number = 0
+    for path in section_files(config):
+        try:
+            meta, body, body_line = split_front_matter(path)
+            check_front_matter(meta, path)
+            numbered = meta.get("numbered", True)
+            number += bool(numbered)
+            sections.append(render_section(path, meta, body, body_line, number if numbered else None, config))
+        except BookletError as exc:
+            errors.append(exc)
+    raise_all(errors)
+    return sections
+
+
+def split_front_matter(path: Path) -> tuple[dict[str, Any], str, int]:
+    """Return (front matter, Markdown body, line number where the body starts)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError(f"is not UTF-8 text (byte {exc.start})", file=path, hint="save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise ContentError("has no front matter", file=path, line=1, hint="start the file with a '---' line, then 'title: ...', then another '---' line")
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        raise ContentError("front matter is not closed", file=path, line=1, hint="add a '---' line after the front matter")
+    try:
+        meta = yaml.safe_load("".join(lines[1:end]))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ContentError(f"broken front matter: {problem}", file=path, line=line, hint="front matter is YAML: 'key: value' lines; quote values that contain ': ' or start with a special character") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ContentError("front matter must be 'key: value' lines", file=path, line=2, hint="write for example 'title: My section'")
+    return meta, "".join(lines[end + 1 :]), end + 2
+
+
+def check_front_matter(meta: dict[str, Any], path: Path) -> None:
+    errors: list[BookletError] = []
+    for key in meta:
+        if key not in FRONT_MATTER_KEYS:
+            log.warning("%s: unknown front matter key '%s' is ignored (known keys: %s)", path.name, key, ", ".join(FRONT_MATTER_KEYS))
+    title = meta.get("title")
+    if title is None or (isinstance(title, str) and not title.strip()):
+        errors.append(ContentError("front matter has no 'title'", file=path, key="title", hint="add a line such as 'title: Cementing Ties' between the --- lines"))
+    elif not isinstance(title, (str, int, float)):
+        errors.append(ContentError("'title' must be text", file=path, key="title"))
+    for key in ("summary", "running_head", "lang"):
+        if key in meta and not isinstance(meta[key], str):
+            errors.append(ContentError(f"'{key}' must be text", file=path, key=key))
+    if "numbered" in meta and not isinstance(meta["numbered"], bool):
+        errors.append(ContentError("'numbered' must be true or false", file=path, key="numbered"))
+    if "dir" in meta and meta["dir"] not in ("ltr", "rtl"):
+        errors.append(ContentError(f"'dir' must be ltr or rtl, not {meta['dir']!r}", file=path, key="dir"))
+    raise_all(errors)
+
+
+def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, number: int | None, config: Config) -> Section:
+    html = markdown_to_html(body)
+    html, images = _resolve_images(html, path, body, body_line, config)
+    lang = meta.get("lang") or config.language
+    direction = meta.get("dir") or ("rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr")
+    title = str(meta["title"]).strip()
+    return Section(
+        source=path,
+        slug=_slug(path.stem),
+        title=title,
+        summary=(meta.get("summary") or "").strip(),
+        number=number,
+        lang=lang,
+        dir=direction,
+        running_head=(meta.get("running_head") or title).strip(),
+        html=html,
+        images=tuple(images),
+    )
+
+
+def markdown_to_html(text: str) -> str:
+    """Render Markdown with the extensions booklet supports (a fresh parser per call)."""
+    md = markdown.Markdown(extensions=[*MARKDOWN_EXTENSIONS, FigureExtension()], output_format="html")
+    return md.convert(text)
+
+
+def _resolve_images(html: str, path: Path, body: str, body_line: int, config: Config) -> tuple[str, list[Path]]:
+    """Point image sources at project-relative paths and check that each file exists."""
+    errors: list[BookletError] = []
+    images: list[Path] = []
+
+    def fix(match: re.Match[str]) -> str:
+        src = match[2]
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("/"):
+            return match[0]  # the fetcher's sandbox rules on absolute references
+        target = (path.parent / src).resolve()
+        if not target.is_file():
+            errors.append(ContentError(f"image '{src}' not found (looked for {target})", file=path, line=_line_of(body, src, body_line), hint="check the path; it is relative to this Markdown file"))
+            return match[0]
+        images.append(target)
+        return match[0].replace(match[2], target.as_uri(), 1)
+
+    html = _IMG_SRC.sub(fix, html)
+    raise_all(errors)
+    return html, images
+
+
+def _line_of(body: str, needle: str, first_line: int) -> int | None:
+    for number, line in enumerate(body.splitlines(), start=first_line):
+        if needle in line:
+            return number
+    return None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+class _FigureProcessor(Treeprocessor):
+    """A paragraph holding only an image becomes a figure; the image's title is its caption."""
+
+    def run(self, root: etree.Element) -> None:
+        for parent in root.iter():
+            for index, child in enumerate(list(parent)):
+                if child.tag != "p" or len(child) != 1 or child[0].tag != "img":
+                    continue
+                if (child.text or "").strip() or (child[0].tail or "").strip():
+                    continue
+                img = child[0]
+                figure = etree.Element("figure")
+                figure.append(img)
+                img.tail = None
+                caption = img.attrib.pop("title", None)
+                if caption:
+                    figcaption = etree.SubElement(figure, "figcaption")
+                    figcaption.text = caption
+                figure.tail = child.tail
+                parent.remove(child)
+                parent.insert(index, figure)
+
+
+class FigureExtension(Extension):
+    """Figures with captions: ``![alt](image.png "Caption")`` on a line of its own."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API
+        md.treeprocessors.register(_FigureProcessor(md), "booklet-figure", 5)

@@ -1,0 +1,134 @@
+"""Layouts: Jinja2 templates, the project's own first, then the built-in ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from booklet.errors import TemplateError
+from booklet.units import mm
+
+BUILTIN = Path(str(resources.files("booklet") / "layouts"))
+BUILTIN_PREFIX = "builtin"
+
+
+def environment(templates_dir: Path | None) -> jinja2.Environment:
+    """A Jinja environment: project templates override built-ins of the same name.
+
+    An override can extend the original it replaces as ``{% extends "builtin/NAME" %}``.
+    """
+    builtin = jinja2.FileSystemLoader(BUILTIN)
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None and templates_dir.is_dir():
+        loaders.append(jinja2.FileSystemLoader(templates_dir))
+    loaders += [jinja2.PrefixLoader({BUILTIN_PREFIX: builtin}), builtin]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        # HTML is escaped so front matter cannot inject markup; CSS templates escape with |css_string.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True, default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["longdate"] = _long_date
+    env.filters["css_string"] = css_string
+    env.globals["mm"] = mm
+    return env
+
+
+def css_string(value: object) -> str:
+    """Escape text for use inside a double-quoted CSS string."""
+    text = str(value)
+    return "".join(c if c.isprintable() and c not in '"\\<>' else f"\\{ord(c):x} " for c in text)
+
+
+def render(env: jinja2.Environment, name: str, context: dict[str, Any], *, templates_dir: Path | None = None) -> str:
+    """Render one template, turning Jinja's errors into located booklet errors."""
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}", file=_template_path(exc.filename, exc.name, templates_dir), line=exc.lineno, hint="check the {% %} and {{ }} tags on that line") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template '{exc.name}' not found", hint=f"built-in templates: {', '.join(sorted(p.name for p in BUILTIN.glob('*.html')))}") from None
+    except jinja2.UndefinedError as exc:
+        file, line = _failing_frame(exc, templates_dir)
+        raise TemplateError(f"template uses an undefined value: {exc.message}", file=file, line=line, hint="check the variable's spelling; see the README for what templates receive") from None
+
+
+def _template_path(filename: str | None, name: str | None, templates_dir: Path | None) -> Path | None:
+    if filename:
+        return Path(filename)
+    if name and templates_dir is not None and (templates_dir / name).is_file():
+        return templates_dir / name
+    return Path(name) if name else None
+
+
+def _failing_frame(exc: BaseException, templates_dir: Path | None) -> tuple[Path | None, int | None]:
+    tb = exc.__traceback__
+    found: tuple[Path | None, int | None] = (None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".html") or filename.endswith(".css"):
+            found = (Path(filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _long_date(value: dt.date | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def publication_context(config: Any, brand: Any, sections: list[Any]) -> dict[str, Any]:
+    """What every template receives: pub, brand, sections and the brand's artwork."""
+    from booklet import __version__
+
+    extras = brand.booklet
+    brand_dir = brand.path.parent
+
+    def asset(value: object) -> str | None:
+        if not value:
+            return None
+        return (brand_dir / str(value)).resolve().as_uri()
+
+    flags = [{"src": asset(flag.get("path")), "alt": flag.get("alt", "")} for flag in extras.get("flags", []) if isinstance(flag, dict)]
+    dark_logo = brand.logo("large", dark=True)
+    return {
+        "pub": config,
+        "brand": brand,
+        "sections": sections,
+        "version": __version__,
+        "created": config.date.isoformat() if config.date else None,
+        "cover_art": asset(extras.get("cover_art")),
+        "cover_logo": dark_logo.as_uri() if dark_logo else None,
+        "back_logo": dark_logo.as_uri() if dark_logo else None,
+        "flags": flags,
+        "barcode": None,
+        "dividers": bool(extras.get("section_dividers", True)),
+        "page": config.page,
+        "running_title": config.title,
+    }
+
+
+def stylesheets(templates_dir: Path | None) -> list[str]:
+    """The built-in stylesheet, then the project's own *.css files, which override it."""
+    sheets = [(BUILTIN / "booklet.css").as_uri()]
+    if templates_dir is not None and templates_dir.is_dir():
+        sheets += [p.resolve().as_uri() for p in sorted(templates_dir.glob("*.css"))]
+    return sheets
+
+
+def publication_html(env: jinja2.Environment, context: dict[str, Any], *, templates_dir: Path | None, template: str = "booklet.html") -> str:
+    """Render the whole publication (or the padding pages) as one HTML document."""
+    from markupsafe import Markup
+
+    full = dict(context)
+    full["brand_css"] = Markup(context["brand"].css())
+    full["geometry_css"] = Markup(render(env, "geometry.css", context, templates_dir=templates_dir))
+    full["stylesheets"] = stylesheets(templates_dir)
+    return render(env, template, full, templates_dir=templates_dir)

@@ -97,7 +97,9 @@ def load_brand(path: Path) -> Brand:
     try:
         parsed = brand_yml.Brand.from_yaml_str(yaml.safe_dump(raw, allow_unicode=True), path=path)
     except Exception as exc:  # brand_yml reports every schema problem as a pydantic ValidationError
-        raise BrandError(_pydantic_message(exc), file=path, hint="compare with the brand.yml format: meta, logo, color, typography, defaults") from None
+        raise BrandError(
+            _pydantic_message(exc), file=path, hint="compare with the brand.yml format: meta, logo, color, typography, defaults"
+        ) from None
 
     errors: list[BookletError] = []
     colors = _colors(parsed, raw, path, errors)
@@ -110,7 +112,14 @@ def load_brand(path: Path) -> Brand:
     mono = _family(typography, "monospace") or "monospace"
     for role, family in (("base", base), ("headings", headings)):
         if families and family not in families:
-            errors.append(BrandError(f"names family '{family}', which no typography.fonts entry provides", file=path, key=f"typography.{role}", hint=f"add it to typography.fonts with source: file, or use one of: {', '.join(sorted(set(families)))}"))
+            errors.append(
+                BrandError(
+                    f"names family '{family}', which no typography.fonts entry provides",
+                    file=path,
+                    key=f"typography.{role}",
+                    hint=f"add it to typography.fonts with source: file, or use one of: {', '.join(sorted(set(families)))}",
+                )
+            )
     headings_color = colors.get("foreground", "#111111")
     heading_spec = getattr(typography, "headings", None) if typography else None
     if heading_spec is not None and getattr(heading_spec, "color", None):
@@ -180,9 +189,18 @@ def _color_value(value: Any, known: dict[str, str], path: Path, key: str, errors
     if text in known and _HEX.match(known[text]):
         return known[text]
     if re.fullmatch(r"[A-Za-z][\w-]*", text):
-        errors.append(BrandError(f"refers to '{text}', which is not in color.palette", file=path, key=key, hint=f"use a palette name ({', '.join(sorted(known)) or 'none defined'}) or a hex colour such as #01411C"))
+        errors.append(
+            BrandError(
+                f"refers to '{text}', which is not in color.palette",
+                file=path,
+                key=key,
+                hint=f"use a palette name ({', '.join(sorted(known)) or 'none defined'}) or a hex colour such as #01411C",
+            )
+        )
     else:
-        errors.append(BrandError(f"'{text}' is not a colour", file=path, key=key, hint="write a hex colour such as #01411C (# and 3 or 6 hex digits)"))
+        errors.append(
+            BrandError(f"'{text}' is not a colour", file=path, key=key, hint="write a hex colour such as #01411C (# and 3 or 6 hex digits)")
+        )
     return None
 
 
@@ -194,19 +212,41 @@ def _fonts(parsed: Any, path: Path, errors: list[BookletError]) -> list[FontFace
     for i, font in enumerate(typography.fonts):
         source = getattr(font, "source", "file")
         if source != "file":
-            log.warning("%s: typography.fonts[%d] (%s) has source '%s', which needs the network; booklet only uses fonts with source: file", path.name, i, font.family, source)
+            log.warning(
+                "%s: typography.fonts[%d] (%s) has source '%s', which needs the network; booklet only uses fonts with source: file",
+                path.name,
+                i,
+                font.family,
+                source,
+            )
             continue
         for j, entry in enumerate(font.files):
             file = (path.parent / str(entry.path.root)).resolve()
             key = f"typography.fonts[{i}].files[{j}].path"
             if not file.is_file():
-                errors.append(BrandError(f"font file '{entry.path.root}' not found (looked for {file})", file=path, key=key, hint="check the path; it is relative to the brand file"))
+                errors.append(
+                    BrandError(
+                        f"font file '{entry.path.root}' not found (looked for {file})",
+                        file=path,
+                        key=key,
+                        hint="check the path; it is relative to the brand file",
+                    )
+                )
                 continue
             if not _is_font(file):
-                errors.append(BrandError(f"'{entry.path.root}' is not a font file (TrueType, OpenType or WOFF)", file=path, key=key, hint="point to a .ttf, .otf or .woff file"))
+                errors.append(
+                    BrandError(
+                        f"'{entry.path.root}' is not a font file (TrueType, OpenType or WOFF)",
+                        file=path,
+                        key=key,
+                        hint="point to a .ttf, .otf or .woff file",
+                    )
+                )
                 continue
             weight = str(entry.weight.root) if entry.weight is not None else "normal"
-            fonts.append(FontFace(family=font.family, path=file, weight="normal" if weight == "auto" else weight, style=str(entry.style or "normal")))
+            fonts.append(
+                FontFace(family=font.family, path=file, weight="normal" if weight == "auto" else weight, style=str(entry.style or "normal"))
+            )
     return fonts
 
 
@@ -240,7 +280,14 @@ def _logos(parsed: Any, path: Path, errors: list[BookletError]) -> dict[str, Pat
             return
         file = (path.parent / text).resolve()
         if not file.is_file():
-            errors.append(BrandError(f"logo file '{text}' not found (looked for {file})", file=path, key=f"logo.{key}", hint="check the path; it is relative to the brand file"))
+            errors.append(
+                BrandError(
+                    f"logo file '{text}' not found (looked for {file})",
+                    file=path,
+                    key=f"logo.{key}",
+                    hint="check the path; it is relative to the brand file",
+                )
+            )
             return
         logos[key] = file
 

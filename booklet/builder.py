@@ -55,7 +55,9 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
     missing = typeset.padding_needed(len(document.pages))
     if missing:
         log.info("Adding %d blank page(s) before the back cover for a multiple of 4", missing)
-        padding_html = layout.publication_html(env, {**context, "count": missing}, templates_dir=config.templates_dir, template="blank.html")
+        padding_html = layout.publication_html(
+            env, {**context, "count": missing}, templates_dir=config.templates_dir, template="blank.html"
+        )
         padding = typeset.render(padding_html, base=config.root, fetcher=fetcher)
         document = typeset.pad_before_last(document, padding, missing)
     pdf = typeset.write_pdf(document, identity=_identity(html, fetcher))

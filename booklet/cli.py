@@ -87,9 +87,24 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--project", "-p", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True, help="The project folder (holding booklet.toml).")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None, help="Output folder [default: the config's out_dir, build/].")
-@click.option("--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A brand.yml file to use instead of the config's.")
+@click.option(
+    "--project",
+    "-p",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The project folder (holding booklet.toml).",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: the config's out_dir, build/].",
+)
+@click.option(
+    "--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A brand.yml file to use instead of the config's."
+)
 @common_options
 def build(project: Path, out: Path | None, brand: Path | None) -> None:
     """Build the publication's PDF."""

@@ -44,7 +44,7 @@ def _name(value: Any) -> str:
 
 
 def _strings(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ValueError('a list of strings, such as ["a", "b"]')
     return tuple(value)
 
@@ -184,7 +184,9 @@ def load_config(project: Path, *, brand: Path | None = None, out_dir: Path | Non
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         detail = getattr(exc, "msg", str(exc))
-        raise ConfigError(f"is not valid TOML: {detail}", file=path, line=line, hint="check quotes, brackets and = signs on that line") from None
+        raise ConfigError(
+            f"is not valid TOML: {detail}", file=path, line=line, hint="check quotes, brackets and = signs on that line"
+        ) from None
 
     values, errors, warnings = _validate(data, path)
     raise_all(errors)
@@ -236,14 +238,19 @@ def _validate(data: dict[str, Any], path: Path) -> tuple[dict[str, dict[str, Any
             if key not in given:
                 if option.required:
                     errors.append(ConfigError("is required but missing", file=path, key=dotted, hint=f"add it: {option.doc}"))
-                values[table][key] = option.default
+                # Defaults go through the same check, so "A5" becomes a size like a given value.
+                values[table][key] = option.check(option.default) if option.check and option.default is not None else option.default
                 continue
             try:
                 values[table][key] = option.check(given[key]) if option.check else given[key]
             except ValueError as exc:
                 errors.append(ConfigError(f"must be {exc}, not {given[key]!r}", file=path, key=dotted))
                 values[table][key] = option.default
-        children = {name.split(".")[-1] for name in SCHEMA if name and name.count(".") == table.count(".") + (1 if table else 0) and name.startswith(table)}
+        children = {
+            name.split(".")[-1]
+            for name in SCHEMA
+            if name and name.count(".") == table.count(".") + (1 if table else 0) and name.startswith(table)
+        }
         for key in given:
             if key not in options and key not in children:
                 dotted = f"{table}.{key}" if table else key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-import xml.etree.ElementTree as etree
+import xml.etree.ElementTree as etree  # noqa: N813 - the name Markdown uses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,18 +52,34 @@ def section_files(config: Config) -> list[Path]:
     """The section files in reading order: as listed in the config, or by file name."""
     folder = config.content_dir
     if not folder.is_dir():
-        raise ContentError(f"content folder {folder} does not exist", file=config.path, key="content_dir", hint="create it and put one Markdown file per section in it")
+        raise ContentError(
+            f"content folder {folder} does not exist",
+            file=config.path,
+            key="content_dir",
+            hint="create it and put one Markdown file per section in it",
+        )
     found = sorted(p for p in folder.glob("*.md") if p.is_file())
     if not config.sections:
         if not found:
-            raise ContentError("has no Markdown sections (*.md)", file=folder, hint="add a file such as 01-introduction.md with a title in its front matter")
+            raise ContentError(
+                "has no Markdown sections (*.md)",
+                file=folder,
+                hint="add a file such as 01-introduction.md with a title in its front matter",
+            )
         return found
     by_name = {p.name: p for p in found} | {p.stem: p for p in found}
     errors: list[BookletError] = []
     ordered = []
     for name in config.sections:
         if name not in by_name:
-            errors.append(ContentError(f"names '{name}', which is not a .md file in {folder.name}/", file=config.path, key="sections", hint=f"files there: {', '.join(p.name for p in found) or 'none'}"))
+            errors.append(
+                ContentError(
+                    f"names '{name}', which is not a .md file in {folder.name}/",
+                    file=config.path,
+                    key="sections",
+                    hint=f"files there: {', '.join(p.name for p in found) or 'none'}",
+                )
+            )
         else:
             ordered.append(by_name[name])
     raise_all(errors)
@@ -100,7 +116,9 @@ def split_front_matter(path: Path) -> tuple[dict[str, Any], str, int]:
     text = text.removeprefix("\ufeff")
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        raise ContentError("has no front matter", file=path, line=1, hint="start the file with a '---' line, then 'title: ...', then another '---' line")
+        raise ContentError(
+            "has no front matter", file=path, line=1, hint="start the file with a '---' line, then 'title: ...', then another '---' line"
+        )
     for end in range(1, len(lines)):
         if lines[end].strip() in ("---", "..."):
             break
@@ -112,7 +130,12 @@ def split_front_matter(path: Path) -> tuple[dict[str, Any], str, int]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ContentError(f"broken front matter: {problem}", file=path, line=line, hint="front matter is YAML: 'key: value' lines; quote values that contain ': ' or start with a special character") from None
+        raise ContentError(
+            f"broken front matter: {problem}",
+            file=path,
+            line=line,
+            hint="front matter is YAML: 'key: value' lines; quote values that contain ': ' or start with a special character",
+        ) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -127,7 +150,14 @@ def check_front_matter(meta: dict[str, Any], path: Path) -> None:
             log.warning("%s: unknown front matter key '%s' is ignored (known keys: %s)", path.name, key, ", ".join(FRONT_MATTER_KEYS))
     title = meta.get("title")
     if title is None or (isinstance(title, str) and not title.strip()):
-        errors.append(ContentError("front matter has no 'title'", file=path, key="title", hint="add a line such as 'title: Cementing Ties' between the --- lines"))
+        errors.append(
+            ContentError(
+                "front matter has no 'title'",
+                file=path,
+                key="title",
+                hint="add a line such as 'title: Cementing Ties' between the --- lines",
+            )
+        )
     elif not isinstance(title, (str, int, float)):
         errors.append(ContentError("'title' must be text", file=path, key="title"))
     for key in ("summary", "running_head", "lang"):
@@ -177,7 +207,14 @@ def _resolve_images(html: str, path: Path, body: str, body_line: int, config: Co
             return match[0]  # the fetcher's sandbox rules on absolute references
         target = (path.parent / src).resolve()
         if not target.is_file():
-            errors.append(ContentError(f"image '{src}' not found (looked for {target})", file=path, line=_line_of(body, src, body_line), hint="check the path; it is relative to this Markdown file"))
+            errors.append(
+                ContentError(
+                    f"image '{src}' not found (looked for {target})",
+                    file=path,
+                    line=_line_of(body, src, body_line),
+                    hint="check the path; it is relative to this Markdown file",
+                )
+            )
             return match[0]
         images.append(target)
         return match[0].replace(match[2], target.as_uri(), 1)

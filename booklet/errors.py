@@ -8,7 +8,9 @@ from pathlib import Path
 class BookletError(Exception):
     """A problem with the user's project, reported without a traceback."""
 
-    def __init__(self, message: str, *, file: Path | str | None = None, line: int | None = None, key: str | None = None, hint: str | None = None):
+    def __init__(
+        self, message: str, *, file: Path | str | None = None, line: int | None = None, key: str | None = None, hint: str | None = None
+    ):
         self.message = message
         self.file = Path(file) if file is not None else None
         self.line = line
@@ -72,7 +74,6 @@ def raise_all(errors: list[BookletError]) -> None:
         raise errors[0]
     if errors:
         raise ManyErrors(errors)
-
 
 
 def display_path(path: Path) -> str:

@@ -51,12 +51,24 @@ def render(env: jinja2.Environment, name: str, context: dict[str, Any], *, templ
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error: {exc.message}", file=_template_path(exc.filename, exc.name, templates_dir), line=exc.lineno, hint="check the {% %} and {{ }} tags on that line") from None
+        raise TemplateError(
+            f"template syntax error: {exc.message}",
+            file=_template_path(exc.filename, exc.name, templates_dir),
+            line=exc.lineno,
+            hint="check the {% %} and {{ }} tags on that line",
+        ) from None
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template '{exc.name}' not found", hint=f"built-in templates: {', '.join(sorted(p.name for p in BUILTIN.glob('*.html')))}") from None
+        raise TemplateError(
+            f"template '{exc.name}' not found", hint=f"built-in templates: {', '.join(sorted(p.name for p in BUILTIN.glob('*.html')))}"
+        ) from None
     except jinja2.UndefinedError as exc:
         file, line = _failing_frame(exc, templates_dir)
-        raise TemplateError(f"template uses an undefined value: {exc.message}", file=file, line=line, hint="check the variable's spelling; see the README for what templates receive") from None
+        raise TemplateError(
+            f"template uses an undefined value: {exc.message}",
+            file=file,
+            line=line,
+            hint="check the variable's spelling; see the README for what templates receive",
+        ) from None
 
 
 def _template_path(filename: str | None, name: str | None, templates_dir: Path | None) -> Path | None:
@@ -123,7 +135,9 @@ def stylesheets(templates_dir: Path | None) -> list[str]:
     return sheets
 
 
-def publication_html(env: jinja2.Environment, context: dict[str, Any], *, templates_dir: Path | None, template: str = "booklet.html") -> str:
+def publication_html(
+    env: jinja2.Environment, context: dict[str, Any], *, templates_dir: Path | None, template: str = "booklet.html"
+) -> str:
     """Render the whole publication (or the padding pages) as one HTML document."""
     from markupsafe import Markup
 

@@ -34,7 +34,9 @@ class SandboxFetcher(URLFetcher):
         if scheme == "data":
             return super().fetch(url, headers)
         if scheme != "file":
-            raise RefusedResource(url, f"'{scheme or 'relative'}' references are not allowed (only files inside the project and data: URIs)")
+            raise RefusedResource(
+                url, f"'{scheme or 'relative'}' references are not allowed (only files inside the project and data: URIs)"
+            )
         path = Path(unquote(urlsplit(url).path)).resolve()
         if not any(path.is_relative_to(root) for root in self.roots):
             raise RefusedResource(url, "refers to a file outside the project")

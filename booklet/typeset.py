@@ -21,7 +21,12 @@ def render(html: str, *, base: Path, fetcher: SandboxFetcher, describe: Callable
         return HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
     except RefusedResource as exc:
         source = describe(exc.url) if describe else "the document"
-        raise TypesetError(f"{source} references '{exc.url}', which {exc.reason.removeprefix('refers to ')}" if exc.reason.startswith("refers") else f"{source} references '{exc.url}': {exc.reason}", hint="use a file inside the project folder, with a path relative to the file that references it") from None
+        raise TypesetError(
+            f"{source} references '{exc.url}', which {exc.reason.removeprefix('refers to ')}"
+            if exc.reason.startswith("refers")
+            else f"{source} references '{exc.url}': {exc.reason}",
+            hint="use a file inside the project folder, with a path relative to the file that references it",
+        ) from None
 
 
 def pad_before_last(document: Document, padding: Document, count: int) -> Document:

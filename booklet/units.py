@@ -38,7 +38,9 @@ def parse_length(value: object) -> float:
 
 def parse_page_size(value: object) -> tuple[float, float]:
     """Return (width, height) in mm for "A5", "Letter", "148mm 210mm" or "5.5in 8.5in"."""
-    problem = f"a paper name ({', '.join(n.upper() if n[0] in 'ab' else n.title() for n in PAPER_SIZES)}) or two lengths such as \"148mm 210mm\""
+    problem = (
+        f'a paper name ({", ".join(n.upper() if n[0] in "ab" else n.title() for n in PAPER_SIZES)}) or two lengths such as "148mm 210mm"'
+    )
     if isinstance(value, str):
         words = value.lower().split()
         if len(words) == 1 and words[0] in PAPER_SIZES:

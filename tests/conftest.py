@@ -1,0 +1,77 @@
+"""Shared fixtures: the sample booklet is built once per session; mini-projects go in tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from booklet.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MANUSCRIPT = ROOT.parent / "shared" / "manuscript" / "russia-pakistan-75-years.txt"
+
+
+@pytest.fixture(scope="session")
+def sample_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample booklet, built once from the repository's own project."""
+    out = tmp_path_factory.mktemp("sample-build")
+    result = CliRunner().invoke(main, ["build", "--project", str(ROOT), "--out", str(out), "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out / "russia-pakistan-75-print.pdf"
+
+
+def run(*args: str) -> Result:
+    """Run the booklet command line in-process and return its result."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    """Write a mini-project into tmp_path: the sample's brand and fonts, plus the given files.
+
+    ``files`` maps relative paths to text (dedented); a value of None removes that file.
+    """
+
+    def make(files: dict[str, str | None] | None = None, *, sections: bool = True) -> Path:
+        project = tmp_path / "project"
+        (project / "content").mkdir(parents=True, exist_ok=True)
+        shutil.copytree(ROOT / "assets", project / "assets", dirs_exist_ok=True)
+        base: dict[str, str | None] = {
+            "booklet.toml": """\
+                name = "mini"
+                title = "Mini Booklet"
+                date = 2024-01-02
+                brand = "assets/brands/anniversary/_brand.yml"
+                """,
+        }
+        if sections:
+            base["content/01-one.md"] = """\
+                ---
+                title: First Section
+                ---
+
+                The first paragraph of the first section.
+                """
+            base["content/02-two.md"] = """\
+                ---
+                title: Second Section
+                ---
+
+                The second section's text.
+                """
+        base.update(files or {})
+        for name, text in base.items():
+            path = project / name
+            if text is None:
+                path.unlink(missing_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return project
+
+    return make

@@ -12,7 +12,9 @@ from booklet import layout, typeset
 from booklet.brand import load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
+from booklet.errors import BookletError, display_path
 from booklet.output import write_atomic
+from booklet.preflight import Finding, check_output, summary
 from booklet.sandbox import SandboxFetcher
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
 
     # 1. Load the config and the brand.
     config = load_config(project, brand=brand, out_dir=out_dir)
-    log.info("Loaded %s (brand %s)", config.path.name, config.brand.name)
+    log.info("Loaded %s (brand %s)", config.path.name, display_path(config.brand))
     the_brand = load_brand(config.brand)
 
     # 2-3. Read every section and check it; all problems are reported together.
@@ -67,7 +69,29 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
     write_atomic(target, pdf)
     result = BuildResult(path=target, pages=len(document.pages), size=len(pdf), seconds=time.perf_counter() - started)
     log.info("Wrote %s: %d pages, %s, in %.1f s", _shown(target), result.pages, _size(result.size), result.seconds)
+
+    # 8. Preflight what was written, as a printer would.
+    findings = check_output(target, brand=the_brand, sections=sections, html=html)
+    if findings:
+        log.warning("Preflight: %s; run `booklet preflight` for the report", summary(findings))
+    else:
+        log.info("Preflight: clean")
     return [result]
+
+
+def preflight(
+    project: Path, *, out_dir: Path | None = None, brand: Path | None = None, edition: str = "print"
+) -> tuple[Path, list[Finding]]:
+    """Check the last built ``edition`` against its sources, without building it again."""
+    config = load_config(project, brand=brand, out_dir=out_dir)
+    the_brand = load_brand(config.brand)
+    sections = read_sections(config)
+    target = config.out_dir / f"{config.name}-{edition}.pdf"
+    if not target.is_file():
+        raise BookletError(f"{_shown(target)} does not exist", hint="build it first with `booklet build`")
+    env = layout.environment(config.templates_dir)
+    html = layout.publication_html(env, layout.publication_context(config, the_brand, sections), templates_dir=config.templates_dir)
+    return target, check_output(target, brand=the_brand, sections=sections, html=html, edition=edition)
 
 
 def _identity(html: str, fetcher: SandboxFetcher) -> bytes:

@@ -113,5 +113,41 @@ def build(project: Path, out: Path | None, brand: Path | None) -> None:
     run_build(project, out_dir=out, brand=brand)
 
 
+@main.command()
+@click.option(
+    "--project",
+    "-p",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The project folder (holding booklet.toml).",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the built PDFs [default: the config's out_dir].",
+)
+@click.option("--edition", "-e", default="print", show_default=True, help="Which built edition to check.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON, for tools.")
+@common_options
+def preflight(project: Path, out: Path | None, edition: str, as_json: bool) -> None:
+    """Check the built PDF as a printer would; exit 1 on errors (with --strict, on warnings too)."""
+    from booklet import preflight as checks
+    from booklet.builder import preflight as run_preflight
+
+    target, findings = run_preflight(project, out_dir=out, edition=edition)
+    if as_json:
+        click.echo(checks.as_json(findings))
+    else:
+        import pypdf
+
+        click.echo(checks.report(findings, pdf=target, pages=len(pypdf.PdfReader(target).pages), edition=edition))
+    strict = click.get_current_context().params.get("strict")
+    if any(f.severity == "error" for f in findings) or (strict and findings):
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

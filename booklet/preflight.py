@@ -1,0 +1,399 @@
+"""Preflight: check a built PDF the way a printer would, and point each finding at its source."""
+
+from __future__ import annotations
+
+import html as html_module
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from booklet.errors import display_path
+
+log = logging.getLogger(__name__)
+
+PT_PER_MM = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: how bad, which check, what and where (source file and page)."""
+
+    severity: str
+    check: str
+    message: str
+    source: str | None = None
+    page: int | None = None
+
+    def line(self) -> str:
+        where = " ".join(filter(None, [self.source, f"page {self.page}" if self.page else None]))
+        return f"{self.severity:<7} {self.check:<16} {where + ': ' if where else ''}{self.message}"
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Which source file made which page: section start pages from the PDF outline."""
+
+    starts: tuple[tuple[int, str], ...]  # (first page, source), in page order
+    pages: int
+
+    def source_of(self, page: int) -> str:
+        current = "the cover and front matter (layouts)"
+        for start, source in self.starts:
+            if page >= start:
+                current = source
+        if page == self.pages:
+            return "the back cover (layouts)"
+        return current
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the checks allow; lengths in millimetres."""
+
+    edition: str = "print"
+    safe_margin: float = 5.0
+    gutter: float = 10.0
+    min_ppi: float = 200.0
+    good_ppi: float = 300.0
+    multiple_of: int = 4
+    expect_cmyk: bool = False
+    fonts: frozenset[str] = frozenset()
+
+
+def run_preflight(
+    pdf: Path, *, sections: list, html: str | None = None, rules: Rules = Rules(), glyph_fonts: dict[str, set[int]] | None = None
+) -> list[Finding]:
+    """Every check, in the order a printer reads a report: file-wide first, then page by page."""
+    import pdfplumber
+    import pypdf
+
+    reader = pypdf.PdfReader(pdf)
+    source_map = _source_map(reader, sections)
+    findings: list[Finding] = []
+    findings += _check_page_count(reader, rules)
+    findings += _check_fonts(reader, rules, source_map)
+    findings += _check_boxes(reader)
+    if rules.expect_cmyk:
+        findings += _check_colour(reader, source_map)
+    with pdfplumber.open(pdf) as doc:
+        for index, page in enumerate(doc.pages):
+            findings += _check_page(page, index + 1, len(doc.pages), rules, source_map)
+    findings += _check_sections(sections, rules)
+    if html is not None:
+        findings += _check_links(html, sections)
+    if glyph_fonts:
+        findings += _check_glyphs(sections, glyph_fonts)
+    return findings
+
+
+def summary(findings: list[Finding]) -> str:
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    if not findings:
+        return "clean"
+    parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
+    parts += [f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else []
+    return ", ".join(parts)
+
+
+def report(findings: list[Finding], *, pdf: Path, pages: int, edition: str) -> str:
+    """A plain-words report, one finding a line, errors first."""
+    lines = [f"Preflight of {display_path(pdf)} ({edition} edition, {pages} pages): {summary(findings)}"]
+    for finding in sorted(findings, key=lambda f: (f.severity != "error", f.page or 0)):
+        lines.append("  " + finding.line())
+    return "\n".join(lines)
+
+
+def as_json(findings: list[Finding]) -> str:
+    return json.dumps([asdict(f) for f in findings], indent=2, ensure_ascii=False)
+
+
+# ---- file-wide checks ------------------------------------------------------
+
+
+def _check_page_count(reader, rules: Rules) -> list[Finding]:
+    count = len(reader.pages)
+    if rules.multiple_of > 1 and count % rules.multiple_of:
+        return [
+            Finding(
+                "error",
+                "page-count",
+                f"{count} pages is not a multiple of {rules.multiple_of}; a saddle-stitched booklet needs one (add or remove {-count % rules.multiple_of} or {count % rules.multiple_of} pages)",
+                "booklet.toml",
+            )
+        ]
+    return []
+
+
+def _check_fonts(reader, rules: Rules, source_map: SourceMap) -> list[Finding]:
+    findings = []
+    seen: set[str] = set()
+    for index, page in enumerate(reader.pages):
+        resources = page.get("/Resources") or {}
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            name = re.sub(r"^[A-Z]{6}\+", "", str(font.get("/BaseFont", "?")).lstrip("/"))
+            if name in seen:
+                continue
+            seen.add(name)
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                findings.append(
+                    Finding(
+                        "error",
+                        "font-embedding",
+                        f"font '{name}' is not embedded; the printer would substitute it",
+                        source_map.source_of(index + 1),
+                        index + 1,
+                    )
+                )
+            family = name.split("-")[0].replace(" ", "").lower()
+            if rules.fonts and not any(
+                family.startswith(f.replace(" ", "").lower()[: len(family)]) or f.replace(" ", "").lower().startswith(family)
+                for f in rules.fonts
+            ):
+                findings.append(
+                    Finding(
+                        "warning",
+                        "font-fallback",
+                        f"font '{name}' is not one of the brand's ({', '.join(sorted(rules.fonts))}); some characters fell back to a font of this machine",
+                        source_map.source_of(index + 1),
+                        index + 1,
+                    )
+                )
+    return findings
+
+
+def _check_boxes(reader) -> list[Finding]:
+    findings = []
+    for index, page in enumerate(reader.pages):
+        if "/TrimBox" not in page:
+            findings.append(Finding("error", "trim-box", "page has no TrimBox; the printer cannot tell where to cut", None, index + 1))
+    return findings
+
+
+_RGB_OPERATOR = re.compile(rb"(?:^|\s)(?:[-\d.]+\s+){3}(?:rg|RG)(?:\s|$)")
+
+
+def _check_colour(reader, source_map: SourceMap) -> list[Finding]:
+    findings = []
+    for index, page in enumerate(reader.pages):
+        contents = page.get_contents()
+        data = contents.get_data() if contents is not None else b""
+        resources = page.get("/Resources") or {}
+        rgb_images = []
+        for name, xobject in (resources.get("/XObject") or {}).items():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Image" and "RGB" in str(xobject.get("/ColorSpace", "")):
+                rgb_images.append(str(name))
+        if _RGB_OPERATOR.search(data) or b"/DeviceRGB" in data:
+            findings.append(
+                Finding(
+                    "error", "colour", "page sets RGB colour; the print edition must be CMYK", source_map.source_of(index + 1), index + 1
+                )
+            )
+        if rgb_images:
+            findings.append(
+                Finding(
+                    "error",
+                    "colour",
+                    f"RGB image(s) {', '.join(rgb_images)} left in the print edition",
+                    source_map.source_of(index + 1),
+                    index + 1,
+                )
+            )
+    return findings
+
+
+# ---- page checks -----------------------------------------------------------
+
+
+def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
+    findings: list[Finding] = []
+    trim = getattr(page, "trimbox", None) or page.bbox
+    x0, top, x1, bottom = trim
+    safe = rules.safe_margin * PT_PER_MM
+    gutter = rules.gutter * PT_PER_MM
+    verso = number % 2 == 0
+    source = source_map.source_of(number)
+    near_trim = near_fold = outside = 0
+    for char in page.chars:
+        if not char["text"].strip():
+            continue
+        if char["x1"] < x0 or char["x0"] > x1 or char["bottom"] < top or char["top"] > bottom:
+            outside += 1
+        elif min(char["x0"] - x0, x1 - char["x1"], char["top"] - top, bottom - char["bottom"]) < safe:
+            near_trim += 1
+        elif number not in (1, pages) and ((verso and x1 - char["x1"] < gutter) or (not verso and char["x0"] - x0 < gutter)):
+            near_fold += 1
+    if outside:
+        findings.append(
+            Finding(
+                "error",
+                "overflow",
+                f"{outside} character(s) lie outside the trimmed page: content overflows its box and is clipped or pushed off",
+                source,
+                number,
+            )
+        )
+    if near_trim:
+        findings.append(
+            Finding(
+                "error",
+                "safe-area",
+                f"{near_trim} character(s) closer than {rules.safe_margin:g} mm to the trim; they may be cut off",
+                source,
+                number,
+            )
+        )
+    if near_fold:
+        findings.append(
+            Finding(
+                "warning",
+                "safe-area",
+                f"{near_fold} character(s) within {rules.gutter:g} mm of the fold; they may disappear into the binding",
+                source,
+                number,
+            )
+        )
+    for image in page.images:
+        width_in = (image["x1"] - image["x0"]) / 72
+        height_in = (image["bottom"] - image["top"]) / 72
+        pixels = image.get("srcsize") or (0, 0)
+        if width_in <= 0 or height_in <= 0 or not pixels[0]:
+            continue
+        ppi = min(pixels[0] / width_in, pixels[1] / height_in)
+        if ppi < rules.min_ppi:
+            findings.append(
+                Finding(
+                    "error",
+                    "image-resolution",
+                    f"an image is {ppi:.0f} ppi at its placed size ({pixels[0]}×{pixels[1]} px over {width_in * 25.4:.0f}×{height_in * 25.4:.0f} mm); printers reject under {rules.min_ppi:.0f} ppi. Supply a larger image or place it smaller",
+                    source,
+                    number,
+                )
+            )
+        elif ppi < rules.good_ppi:
+            findings.append(
+                Finding(
+                    "warning",
+                    "image-resolution",
+                    f"an image is {ppi:.0f} ppi at its placed size; {rules.good_ppi:.0f} ppi is wanted for print",
+                    source,
+                    number,
+                )
+            )
+    return findings
+
+
+def _check_sections(sections: list, rules: Rules) -> list[Finding]:
+    findings = []
+    for section in sections:
+        source = display_path(section.source)
+        if not re.sub(r"<[^>]+>", "", section.html).strip():
+            findings.append(Finding("warning", "empty-section", f"section '{section.title}' has no text", source))
+        for alt in _images_without_alt(section.html):
+            severity = "error" if rules.edition == "screen" else "warning"
+            findings.append(
+                Finding(
+                    severity,
+                    "alt-text",
+                    f"image '{alt}' has no alt text; screen readers cannot describe it. Write ![what it shows](...)",
+                    source,
+                )
+            )
+    return findings
+
+
+def _check_links(html: str, sections: list) -> list[Finding]:
+    parser = _Anchors()
+    parser.feed(html)
+    findings = []
+    for href in sorted(parser.hrefs - parser.ids):
+        source = next((display_path(s.source) for s in sections if f'href="#{href}"' in s.html), None)
+        findings.append(Finding("error", "broken-link", f"link to '#{href}' goes nowhere: no element has that id", source))
+    return findings
+
+
+def _check_glyphs(sections: list, fonts: dict[str, set[int]]) -> list[Finding]:
+    """Characters of the text that none of the brand's fonts can draw."""
+    covered = set().union(*fonts.values()) if fonts else set()
+    findings = []
+    for section in sections:
+        text = html_module.unescape(re.sub(r"<[^>]+>", " ", section.html)) + " " + section.title
+        missing = sorted({c for c in text if not c.isspace() and ord(c) >= 32 and ord(c) not in covered})
+        if missing:
+            shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing[:8])
+            findings.append(
+                Finding(
+                    "error",
+                    "missing-glyph",
+                    f"the brand's fonts have no glyph for {shown}; they would print as boxes or in another font. Add a font that covers them",
+                    display_path(section.source),
+                )
+            )
+    return findings
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.hrefs: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(values["id"] or "")
+        if values.get("name") and tag == "a":
+            self.ids.add(values["name"] or "")
+        href = values.get("href") or ""
+        if href.startswith("#") and len(href) > 1:
+            self.hrefs.add(href[1:])
+
+
+def _images_without_alt(html: str) -> list[str]:
+    missing = []
+    for tag in re.findall(r"<img\b[^>]*>", html, re.IGNORECASE):
+        alt = re.search(r"""\balt\s*=\s*(["'])(.*?)\1""", tag, re.DOTALL)
+        if not alt or not alt[2].strip():
+            src = re.search(r"""\bsrc\s*=\s*(["'])(.*?)\1""", tag, re.DOTALL)
+            missing.append(Path(src[2]).name if src else "?")
+    return missing
+
+
+def _source_map(reader, sections: list) -> SourceMap:
+    by_title = {section.title: display_path(section.source) for section in sections}
+    starts = []
+    for item in reader.outline:
+        if isinstance(item, list):
+            continue
+        source = by_title.get(item.title)
+        if source:
+            starts.append((reader.get_destination_page_number(item) + 1, source))
+    return SourceMap(starts=tuple(sorted(starts)), pages=len(reader.pages))
+
+
+def font_coverage(paths: list[Path]) -> dict[str, set[int]]:
+    """Code points each font file covers, read with fontTools."""
+    from fontTools.ttLib import TTFont
+
+    coverage = {}
+    for path in paths:
+        with TTFont(path, lazy=True) as font:
+            coverage[path.name] = set(font.getBestCmap() or {})
+    return coverage
+
+
+def check_output(pdf: Path, *, brand, sections: list, html: str, edition: str = "print", expect_cmyk: bool = False) -> list[Finding]:
+    """Preflight a built edition with the rules its brand and edition imply."""
+    families = {brand.base_family, brand.headings_family}
+    faces = [face.path for face in brand.fonts if face.family in families]
+    rules = Rules(edition=edition, expect_cmyk=expect_cmyk, fonts=frozenset(families), multiple_of=4 if edition == "print" else 1)
+    return run_preflight(pdf, sections=sections, html=html, rules=rules, glyph_fonts=font_coverage(faces) if faces else None)

@@ -1,0 +1,170 @@
+"""Preflight: each check fires on a project with exactly that problem, and is silent on the sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run
+from PIL import Image
+
+from booklet.preflight import Rules, run_preflight
+
+
+def build_and_check(project: Path, *extra: str):
+    assert run("build", "--project", str(project), "-q").exit_code == 0
+    return run("preflight", "--project", str(project), "--json", *extra)
+
+
+def findings(result) -> list[dict]:
+    return json.loads(result.output)
+
+
+def test_sample_is_clean(sample_pdf: Path) -> None:
+    result = run("preflight", "--project", str(ROOT), "--out", str(sample_pdf.parent))
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("(print edition, 24 pages): clean\n")
+
+
+def test_low_resolution_image_is_an_error_at_its_source(make_project) -> None:
+    project = make_project(
+        {"content/01-one.md": '---\ntitle: One\n---\n\nText.\n\n![A small square](small.png "Caption"){: style="width: 60mm" }\n'}
+    )
+    Image.new("RGB", (120, 120), (200, 30, 30)).save(project / "content" / "small.png")
+    result = build_and_check(project)
+    assert result.exit_code == 1
+    [finding] = [f for f in findings(result) if f["check"] == "image-resolution"]
+    assert finding["severity"] == "error"
+    assert finding["source"].endswith("content/01-one.md")
+    assert finding["message"].startswith("an image is 51 ppi at its placed size (120×120 px over 60×60 mm)")
+
+
+def test_missing_alt_text_is_a_warning_for_print(make_project) -> None:
+    project = make_project({"content/02-two.md": "---\ntitle: Two\n---\n\nText.\n\n![](big.png)\n"})
+    Image.new("RGB", (1200, 1200), (30, 30, 200)).save(project / "content" / "big.png")
+    result = build_and_check(project)
+    [finding] = [f for f in findings(result) if f["check"] == "alt-text"]
+    assert finding == {
+        "severity": "warning",
+        "check": "alt-text",
+        "message": "image 'big.png' has no alt text; screen readers cannot describe it. Write ![what it shows](...)",
+        "source": finding["source"],
+        "page": None,
+    }
+    assert finding["source"].endswith("content/02-two.md")
+    assert result.exit_code == 0
+    assert build_and_check(project, "--strict").exit_code == 1
+
+
+def test_missing_glyphs_are_found_in_the_text(make_project) -> None:
+    project = make_project({"content/02-two.md": "---\ntitle: Two\n---\n\nA word in Chinese: 中文.\n"})
+    result = build_and_check(project)
+    [finding] = [f for f in findings(result) if f["check"] == "missing-glyph"]
+    assert finding["message"].startswith("the brand's fonts have no glyph for '中' (U+4E2D), '文' (U+6587)")
+    assert finding["source"].endswith("content/02-two.md")
+
+
+def test_text_near_the_trim(make_project) -> None:
+    project = make_project(
+        {
+            "templates/near.css": ".body { margin-right: -17mm; }\n",
+            "content/02-two.md": "---\ntitle: Two\n---\n\n" + "A line of text that runs right up to the edge of the page. " * 6 + "\n",
+        }
+    )
+    result = build_and_check(project)
+    found = [f for f in findings(result) if f["check"] == "safe-area"]
+    assert found and found[0]["severity"] == "error"
+    assert "closer than 5 mm to the trim" in found[0]["message"]
+    assert found[0]["source"].endswith("content/02-two.md")
+
+
+def test_overflowing_content(make_project) -> None:
+    project = make_project(
+        {
+            "content/01-one.md": "---\ntitle: One\n---\n\n" + "Unbreakable" * 12 + "\n",
+            "templates/nohyphens.css": ".body { hyphens: manual; text-align: left; }\n",
+        }
+    )
+    result = build_and_check(project)
+    [finding] = [f for f in findings(result) if f["check"] == "overflow"]
+    assert "outside the trimmed page" in finding["message"]
+    assert finding["source"].endswith("content/01-one.md")
+
+
+def test_broken_internal_link(make_project) -> None:
+    project = make_project({"content/01-one.md": "---\ntitle: One\n---\n\nSee [the map](#map-of-routes).\n"})
+    result = build_and_check(project)
+    [finding] = [f for f in findings(result) if f["check"] == "broken-link"]
+    assert finding["message"] == "link to '#map-of-routes' goes nowhere: no element has that id"
+    assert finding["source"].endswith("content/01-one.md")
+
+
+def test_empty_section(make_project) -> None:
+    project = make_project({"content/02-two.md": "---\ntitle: Nothing Yet\n---\n"})
+    result = build_and_check(project)
+    [finding] = [f for f in findings(result) if f["check"] == "empty-section"]
+    assert finding["message"] == "section 'Nothing Yet' has no text"
+
+
+def test_page_count_and_trim_box(tmp_path: Path) -> None:
+    import pypdf
+    from weasyprint import HTML
+
+    pdf = tmp_path / "five.pdf"
+    HTML(string="<style>@page{size:A5}</style>" + "<p style='break-after:page'>x</p>" * 5).write_pdf(pdf)
+    reader = pypdf.PdfReader(pdf)
+    writer = pypdf.PdfWriter(clone_from=reader)
+    for page in writer.pages:
+        del page[pypdf.generic.NameObject("/TrimBox")]
+    writer.write(pdf)
+    checks = {f.check: f for f in run_preflight(pdf, sections=[], rules=Rules())}
+    assert checks["page-count"].message.startswith("5 pages is not a multiple of 4")
+    assert checks["trim-box"].message == "page has no TrimBox; the printer cannot tell where to cut"
+
+
+def test_unembedded_font(tmp_path: Path) -> None:
+    pdf = tmp_path / "helvetica.pdf"
+    pdf.write_bytes(_pdf_with_standard_font())
+    [finding] = [f for f in run_preflight(pdf, sections=[], rules=Rules(multiple_of=1)) if f.check == "font-embedding"]
+    assert finding.message == "font 'Helvetica' is not embedded; the printer would substitute it"
+    assert finding.page == 1
+
+
+def test_rgb_colour_in_a_cmyk_edition(sample_pdf: Path) -> None:
+    found = [f for f in run_preflight(sample_pdf, sections=[], rules=Rules(expect_cmyk=True)) if f.check == "colour"]
+    assert found and found[0].message == "page sets RGB colour; the print edition must be CMYK"
+
+
+def test_preflight_needs_a_build_first(make_project) -> None:
+    project = make_project()
+    result = run("preflight", "--project", str(project))
+    assert result.exit_code == 1
+    assert result.output == "error: project/build/mini-print.pdf does not exist\n  hint: build it first with `booklet build`\n"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def _pdf_with_standard_font() -> bytes:
+    """A one-page PDF whose text uses the unembedded standard Helvetica."""
+    stream = b"BT /F1 24 Tf 72 720 Td (Hello) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /TrimBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from booklet import layout, typeset
 from booklet.brand import load_brand
@@ -51,7 +53,8 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
     # 5. Typeset.
     fetcher = SandboxFetcher([config.root, layout.BUILTIN, the_brand.path.parent])
     log.info("Typesetting...")
-    document = typeset.render(html, base=config.root, fetcher=fetcher, describe=lambda url: _source_of(url, sections))
+    describe = functools.partial(_source_of, sections=sections)
+    document = typeset.render(html, base=config.root, fetcher=fetcher, describe=describe)
 
     # 6. Post-process: pad to a multiple of four before the back cover, then write PDF bytes.
     missing = typeset.padding_needed(len(document.pages))
@@ -62,7 +65,7 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
         )
         padding = typeset.render(padding_html, base=config.root, fetcher=fetcher)
         document = typeset.pad_before_last(document, padding, missing)
-    pdf = typeset.write_pdf(document, identity=_identity(html, fetcher))
+    pdf = typeset.write_pdf(document, identity=_identity(html, fetcher), describe=describe)
 
     # 7. Write, atomically.
     target = config.out_dir / f"{config.name}-print.pdf"
@@ -103,9 +106,11 @@ def _identity(html: str, fetcher: SandboxFetcher) -> bytes:
 
 
 def _source_of(url: str, sections: list[Section]) -> str:
+    """The section whose HTML holds ``url`` (or its path), for naming it in an error."""
+    path = unquote(urlsplit(url).path)
     for section in sections:
-        if url in section.html:
-            return str(section.source)
+        if url in section.html or (path and path in section.html):
+            return display_path(section.source)
     return "a template or stylesheet"
 
 

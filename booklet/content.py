@@ -8,6 +8,7 @@ import xml.etree.ElementTree as etree  # noqa: N813 - the name Markdown uses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import markdown
 import yaml
@@ -205,7 +206,17 @@ def _resolve_images(html: str, path: Path, body: str, body_line: int, config: Co
         src = match[2]
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("/"):
             return match[0]  # the fetcher's sandbox rules on absolute references
-        target = (path.parent / src).resolve()
+        target = (path.parent / unquote(src)).resolve()
+        if not target.is_relative_to(config.root):
+            errors.append(
+                ContentError(
+                    f"image '{src}' is refused: it points outside the project folder",
+                    file=path,
+                    line=_line_of(body, src, body_line),
+                    hint="copy the image into the project and use a path relative to this Markdown file",
+                )
+            )
+            return match[0]
         if not target.is_file():
             errors.append(
                 ContentError(

@@ -34,14 +34,12 @@ class SandboxFetcher(URLFetcher):
         if scheme == "data":
             return super().fetch(url, headers)
         if scheme != "file":
-            raise RefusedResource(
-                url, f"'{scheme or 'relative'}' references are not allowed (only files inside the project and data: URIs)"
-            )
+            raise RefusedResource(url, f"{scheme or 'relative'}: references are not allowed, only files inside the project and data: URIs")
         path = Path(unquote(urlsplit(url).path)).resolve()
         if not any(path.is_relative_to(root) for root in self.roots):
-            raise RefusedResource(url, "refers to a file outside the project")
+            raise RefusedResource(url, "it points outside the project folder")
         if not path.is_file():
-            raise RefusedResource(url, "refers to a file that does not exist")
+            raise RefusedResource(url, "the file does not exist")
         self.fetched.add(path)
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), path.read_bytes(), headers={"Content-Type": content_type}, status=200)

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run
 from PIL import Image
 
 from booklet.preflight import Rules, run_preflight
+from conftest import ROOT, run
 
 
 def build_and_check(project: Path, *extra: str):

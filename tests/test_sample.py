@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pypdf
+
 from conftest import MANUSCRIPT, ROOT, run
 from pdfutil import MM, boxes, font_names, normalise, outline, page_texts, render_page, words_near_top
 

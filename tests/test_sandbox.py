@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import ROOT, run
 
 from booklet.output import write_atomic
+from conftest import ROOT, run
 
 HINT = "  hint: use a file inside the project folder, with a path relative to the file that references it\n"
 

@@ -1,0 +1,183 @@
+"""Images for an edition: Pillow resampling, orientation, CMYK through the profile, and a cache."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from booklet.errors import BookletError
+
+log = logging.getLogger(__name__)
+
+MM_PER_INCH = 25.4
+CACHE_VERSION = b"booklet-images-1"
+
+
+class ImageError(BookletError):
+    """An image cannot be read, or is too large to decode safely."""
+
+
+@dataclass(frozen=True)
+class ImagePolicy:
+    """How an edition wants its raster images."""
+
+    max_ppi: float = 300.0
+    cmyk: bool = False
+    jpeg_quality: int = 90
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A processed image file and its resolution for CSS ``image-resolution``."""
+
+    path: Path
+    dpi: float
+    pixels: tuple[int, int]
+
+
+class CmykProfile:
+    """An output (CMYK) ICC profile, used to convert sRGB colours and images."""
+
+    def __init__(self, path: Path, *, intent: str = "relative-colorimetric"):
+        self.path = path
+        try:
+            self.profile = ImageCms.getOpenProfile(str(path))
+        except (OSError, ImageCms.PyCMSError) as exc:
+            raise BookletError(
+                f"cannot read the ICC profile: {exc}", file=path, hint="point to a valid CMYK output profile (.icc)"
+            ) from None
+        space = self.profile.profile.xcolor_space.strip()
+        if space != "CMYK":
+            raise BookletError(
+                f"the ICC profile is {space}, not CMYK",
+                file=path,
+                hint="a print edition needs a CMYK output profile, such as the FOGRA39 one in assets/icc",
+            )
+        self.intent = {
+            "perceptual": ImageCms.Intent.PERCEPTUAL,
+            "relative-colorimetric": ImageCms.Intent.RELATIVE_COLORIMETRIC,
+            "saturation": ImageCms.Intent.SATURATION,
+            "absolute-colorimetric": ImageCms.Intent.ABSOLUTE_COLORIMETRIC,
+        }[intent]
+        self._memo: dict[str, tuple[float, float, float, float]] = {}
+
+    @cached_property
+    def transform(self) -> ImageCms.ImageCmsTransform:
+        return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), self.profile, "RGB", "CMYK", renderingIntent=self.intent)
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+
+    def cmyk(self, hex_colour: str) -> tuple[float, float, float, float]:
+        """An sRGB hex colour as CMYK fractions (0 to 1) through the profile."""
+        key = hex_colour.upper()
+        if key not in self._memo:
+            rgb = tuple(int(key[i : i + 2], 16) for i in (1, 3, 5))
+            pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), rgb), self.transform).getpixel((0, 0))
+            self._memo[key] = tuple(round(v / 255, 3) for v in pixel)
+        return self._memo[key]
+
+    def image(self, image: Image.Image) -> Image.Image:
+        return ImageCms.applyTransform(image.convert("RGB"), self.transform)
+
+
+def process(
+    source: Path, *, placed_mm: tuple[float, float], policy: ImagePolicy, cache: Path, profile: CmykProfile | None = None
+) -> Processed:
+    """Resample ``source`` for its placed size and the edition; reuse the cached result if any."""
+    data = source.read_bytes()
+    params = f"{placed_mm[0]:.2f}x{placed_mm[1]:.2f}|{policy}|{profile.digest if profile and policy.cmyk else ''}".encode()
+    key = hashlib.sha256(CACHE_VERSION + params + data).hexdigest()[:32]
+    for existing in cache.glob(f"{key}-*dpi.*"):
+        with Image.open(existing) as image:
+            log.debug("Image cache hit for %s", source.name)
+            return Processed(existing, dpi=_dpi_from_name(existing), pixels=image.size)
+
+    image = _open(source, data)
+    image = ImageOps.exif_transpose(image)
+    width_px = max(1, round(placed_mm[0] / MM_PER_INCH * policy.max_ppi))
+    height_px = max(1, round(placed_mm[1] / MM_PER_INCH * policy.max_ppi))
+    original = image.size
+    if image.width > width_px and image.height > height_px:
+        # Never upsample; keep the aspect ratio and reach at least the target on both sides.
+        scale = max(width_px / image.width, height_px / image.height)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if policy.cmyk:
+        if has_alpha:  # CMYK JPEG has no alpha: flatten onto paper white
+            image = _flatten(image)
+        image = profile.image(image) if profile else image.convert("CMYK")
+        suffix, options = ".jpg", {"quality": policy.jpeg_quality, "optimize": True}
+    elif has_alpha:
+        image = image.convert("RGBA")
+        suffix, options = ".png", {"optimize": True}
+    elif source.suffix.lower() in (".jpg", ".jpeg") or image.mode not in ("P", "1", "L", "RGB"):
+        image = image.convert("RGB")
+        suffix, options = ".jpg", {"quality": policy.jpeg_quality, "optimize": True}
+    else:
+        suffix, options = ".png", {"optimize": True}
+    # CSS px are 1/96 in: this resolution keeps the image's intrinsic size as it was.
+    dpi = round(96.0 * image.width / original[0], 4)
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"{key}-{dpi:.4f}dpi{suffix}"
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG" if suffix == ".jpg" else "PNG", **options)  # no exif/icc: metadata stripped
+    temp = target.with_suffix(target.suffix + ".tmp")
+    temp.write_bytes(buffer.getvalue())
+    temp.replace(target)
+    return Processed(target, dpi=dpi, pixels=image.size)
+
+
+def _dpi_from_name(path: Path) -> float:
+    match = re.search(r"-(\d+(?:\.\d+)?)dpi\.", path.name)
+    return float(match[1]) if match else 96.0
+
+
+def _open(source: Path, data: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        return image
+    except Image.DecompressionBombError as exc:
+        raise ImageError(
+            f"image is too large to decode safely ({exc})", file=source, hint="scale it down to at most a few thousand pixels a side"
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageError(
+            "is not an image Pillow can read", file=source, hint="use JPEG, PNG, WebP, TIFF or GIF (or SVG for vector art)"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"image is truncated or corrupt ({exc})", file=source, hint="export the image again") from None
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    rgba = image.convert("RGBA")
+    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(paper, rgba).convert("RGB")
+
+
+_SVG_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+_SVG_NAMED = re.compile(r"""((?:fill|stroke|stop-color|color|flood-color|lighting-color)\s*[:=]\s*["']?)(white|black)\b""")
+
+
+def svg_to_cmyk(text: str, convert: Callable[[str], tuple[float, float, float, float]]) -> str:
+    """Rewrite every sRGB colour of an SVG as ``device-cmyk()``, so vector art prints in CMYK."""
+
+    def hex_colour(match: re.Match[str]) -> str:
+        value = match[0]
+        if len(value) == 4:
+            value = "#" + "".join(c * 2 for c in value[1:])
+        c, m, y, k = convert(value.upper())
+        return f"device-cmyk({c:g} {m:g} {y:g} {k:g})"
+
+    text = _SVG_COLOUR.sub(hex_colour, text)
+    return _SVG_NAMED.sub(lambda m: m[1] + hex_colour(re.match(r".*", "#FFFFFF" if m[2] == "white" else "#000000")), text)

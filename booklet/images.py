@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from booklet.errors import BookletError
 
@@ -143,6 +143,8 @@ def _dpi_from_name(path: Path) -> float:
 
 
 def _open(source: Path, data: bytes) -> Image.Image:
+    # WeasyPrint tells Pillow to accept truncated files; a print pipeline must not.
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
@@ -157,6 +159,8 @@ def _open(source: Path, data: bytes) -> Image.Image:
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"image is truncated or corrupt ({exc})", file=source, hint="export the image again") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def _flatten(image: Image.Image) -> Image.Image:

@@ -113,5 +113,16 @@ def build(project: Path, out: Path | None, brand: Path | None) -> None:
     run_build(project, out_dir=out, brand=brand)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="The publication's title [default: made from the folder's name].")
+@common_options
+def new(directory: Path, title: str | None) -> None:
+    """Start a new publication in DIRECTORY: config, sample content, a brand with its fonts, templates/."""
+    from booklet.new import create
+
+    create(directory, title=title)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -215,7 +215,7 @@ def load_brand(path: Path) -> Brand:
     parsed = _parse(raw, path)
 
     errors: list[BookletError] = []
-    colors, declared = _colors(parsed, path, errors)
+    colors, declared = _colors(parsed, raw.get("color"), path, errors)
     fonts, base, headings, mono = _typography(parsed, path, errors)
     logos = _logos(parsed, path, errors)
     base_size, leading, headings_weight = _sizes(parsed.typography, path)
@@ -328,19 +328,24 @@ def _pydantic_message(exc: Exception) -> str:
     return str(exc)
 
 
-def _colors(parsed: Any, path: Path, errors: list[BookletError]) -> tuple[dict[str, str], set[str]]:
+def _colors(parsed: Any, raw: Any, path: Path, errors: list[BookletError]) -> tuple[dict[str, str], set[str]]:
     """Palette and theme colours as hex, plus the derived ones; and the names the brand declared."""
     colors: dict[str, str] = {}
+    failed: set[str] = set()
+    # Values as the file writes them: brand_yml has already replaced palette names in theme colours.
+    written = raw if isinstance(raw, dict) else {}
     if parsed.color is not None:
         palette = parsed.color.palette or {}
         for name, value in palette.items():
             resolved = _color_value(value, palette, path, f"color.palette.{name}", errors)
             if resolved:
                 colors[name] = resolved
+            else:
+                failed.add(name)
         for name in THEME_COLORS:
-            value = getattr(parsed.color, name, None)
-            if value is None:
-                continue
+            value = written.get(name, getattr(parsed.color, name, None))
+            if value is None or str(value).strip() in failed:
+                continue  # unset, or naming a palette colour already reported
             resolved = _color_value(value, colors, path, f"color.{name}", errors)
             if resolved:
                 colors[name] = resolved
@@ -409,8 +414,11 @@ def _typography(parsed: Any, path: Path, errors: list[BookletError]) -> tuple[li
     fonts the machine happens to have.
     """
     typography = parsed.typography
+    reported = len(errors)
     fonts = _fonts(parsed, path, errors)
     available = {face.family for face in fonts}
+    if len(errors) > reported:
+        return fonts, _family(typography, "base") or DEFAULT_BASE, DEFAULT_HEADINGS, DEFAULT_BASE  # the build stops anyway
     skipped: dict[str, tuple[int, str]] = {}
     used: set[str] = set()
     for i, font in enumerate((typography.fonts or []) if typography is not None else []):

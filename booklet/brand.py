@@ -113,6 +113,13 @@ class Brand:
                 return self.logos[key]
         return None
 
+    def files(self) -> tuple[Path, ...]:
+        """Every file the brand names and the layouts may draw: fonts, logos, artwork and flags."""
+        found = [face.path for face in self.fonts] + list(self.logos.values()) + [flag.path for flag in self.cover.flags]
+        if self.cover.art is not None:
+            found.append(self.cover.art)
+        return tuple(dict.fromkeys(found))
+
     def cmyk_of(self, color: str) -> tuple[float, float, float, float] | None:
         """The brand's CMYK for a colour name or hex value, or None when the brand gives none."""
         if color in self.cmyk:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from booklet import data, layout, typeset
+from booklet import layout, typeset
 from booklet.brand import load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
@@ -47,8 +47,9 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
     html = layout.publication_html(env, context, templates_dir=config.templates_dir)
 
     # 5. Typeset.
-    # booklet's own layouts and fallback fonts are served too; anything else must be in the project.
-    fetcher = SandboxFetcher([config.root, layout.BUILTIN, data.fonts_dir(), the_brand.path.parent])
+    # Served: the project, booklet's own layouts, and the brand's folder and the very files it names
+    # (a brand chosen with --brand may keep its fonts beside it rather than in the project).
+    fetcher = SandboxFetcher([config.root, layout.BUILTIN, the_brand.path.parent, *the_brand.files()])
     log.info("Typesetting...")
     document = typeset.render(html, base=config.root, fetcher=fetcher, describe=lambda url: _source_of(url, sections))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import brand_yml
 import pdfplumber
 import pytest
+import yaml
 from conftest import ROOT, run
 from pdfutil import font_names, page_texts, render_page
 
@@ -170,7 +171,9 @@ def test_shipped_brands_have_readable_body_text() -> None:
         brand = load_brand(BRANDS / name / "_brand.yml")
         assert contrast(brand.colors["foreground"], brand.colors["background"]) >= 7
         assert contrast(brand.cover.foreground, brand.cover.background) >= 4.5
-        assert set(brand.cmyk) >= {"primary", "secondary"} or brand.cmyk_of("primary")
+        # Every colour of the palette has its CMYK for the print edition.
+        palette = yaml.safe_load((BRANDS / name / "_brand.yml").read_text(encoding="utf-8"))["color"]["palette"]
+        assert [colour for colour in palette if brand.cmyk_of(colour) is None] == []
 
 
 # ---- brand.yml files written for Quarto and Shiny --------------------------------------
@@ -495,3 +498,15 @@ def test_a_doubtful_brand_warns_and_strict_fails(case: str, make_project, monkey
     strict = run("build", "-q", "--strict")
     assert strict.exit_code == 1
     assert strict.output == expected + "error: 1 warning(s) and --strict is set\n"
+
+
+def test_no_text_comes_within_5mm_of_the_trim_in_either_brand(sample_pdf: Path, institutional_pdf: Path) -> None:
+    mm = 72 / 25.4
+    for pdf in (sample_pdf, institutional_pdf):
+        with pdfplumber.open(pdf) as doc:
+            for number, page in enumerate(doc.pages, start=1):
+                # pdfplumber measures from the media box's corner: the trim is 3 mm of bleed in from it.
+                left, top = page.bbox[0] / mm + 3, page.bbox[1] / mm + 3
+                for char in page.chars:
+                    box = (char["x0"] / mm - left, char["top"] / mm - top, char["x1"] / mm - left, char["bottom"] / mm - top)
+                    assert box[0] >= 5 and box[1] >= 5 and box[2] <= 143 and box[3] <= 205, (pdf.name, number, char["text"], box)

@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
-from booklet.errors import BookletError, BrandError, raise_all
+from booklet import data
+from booklet.errors import BookletError, BrandError, display_path, raise_all
 
 log = logging.getLogger(__name__)
 
 BRAND_KEYS = ("meta", "logo", "color", "typography", "defaults")
 THEME_COLORS = ("foreground", "background", "primary", "secondary", "tertiary", "success", "info", "warning", "danger", "light", "dark")
+# The print-only settings under defaults: booklet:, each with the line the README gives it.
+BOOKLET_KEYS = {
+    "cover": "the cover's style, colours, artwork, caption and flags",
+    "tags": "colours of the timeline's tags: tag name -> colour",
+    "cmyk": "exact CMYK percentages for brand colours: colour name -> [c, m, y, k]",
+    "section_dividers": "false to leave out the divider page before each section",
+}
+COVER_KEYS = ("style", "background", "foreground", "accent", "band", "art", "caption", "flags")
+COVER_STYLES = ("field", "art", "band")
+BODY_CONTRAST = 4.5  # WCAG AA for body text
+LARGE_CONTRAST = 3.0  # WCAG AA for large text, such as a cover title
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _NAMED = {"white": "#FFFFFF", "black": "#000000"}
-# Used when a brand sets no typography of its own; the families ship with the package.
-FALLBACK_FAMILIES = ("serif",)
+_IDENT = re.compile(r"^[a-z][a-z0-9-]*$")
+# Families used when a brand names none, or names one booklet cannot embed; both ship with booklet.
+DEFAULT_BASE = "Charis SIL"
+DEFAULT_HEADINGS = "Inter"
 
 
 @dataclass(frozen=True)
@@ -33,19 +49,60 @@ class FontFace:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A flag (or any small emblem) set in a row on the cover."""
+
+    path: Path
+    alt: str
+
+
+@dataclass(frozen=True)
+class Cover:
+    """How the cover looks: a style class and the colours the brand resolves for it."""
+
+    style: str
+    background: str
+    foreground: str
+    accent: str
+    band: str
+    band_foreground: str
+    art: Path | None = None
+    caption: str = ""
+    flags: tuple[Flag, ...] = ()
+
+    @property
+    def dark(self) -> bool:
+        """True when the cover's field is dark, so the logo for dark backgrounds belongs on it."""
+        return is_dark(self.background)
+
+
+@dataclass(frozen=True)
 class Brand:
-    """What the layouts need from a brand: colours, fonts, logos and print settings."""
+    """What the layouts need from a brand: colours, fonts, logos and print settings.
+
+    ``colors`` holds every palette and theme colour as upper-case hex, plus the colours
+    booklet derives when the brand does not set them (accent, on-primary, rule, divider,
+    divider-number). ``cmyk`` maps a brand colour's name to its exact CMYK percentages.
+    """
 
     path: Path
     name: str
-    colors: dict[str, str]
+    colors: Mapping[str, str]
     fonts: tuple[FontFace, ...]
     base_family: str
     headings_family: str
     mono_family: str
     headings_color: str
-    logos: dict[str, Path]
-    booklet: dict[str, Any] = field(default_factory=dict)
+    logos: Mapping[str, Path]
+    cover: Cover
+    base_size: float = 10.0
+    leading: float = 14.5
+    headings_weight: str = "600"
+    link: str = ""
+    cmyk: Mapping[str, tuple[float, float, float, float]] = field(default_factory=lambda: MappingProxyType({}))
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    section_dividers: bool = True
+    booklet: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def logo(self, size: str = "large", *, dark: bool = False) -> Path | None:
         """The logo for a size, preferring the variant for dark backgrounds when asked."""
@@ -54,6 +111,23 @@ class Brand:
         for key in order:
             if key in self.logos:
                 return self.logos[key]
+        return None
+
+    def files(self) -> tuple[Path, ...]:
+        """Every file the brand names and the layouts may draw: fonts, logos, artwork and flags."""
+        found = [face.path for face in self.fonts] + list(self.logos.values()) + [flag.path for flag in self.cover.flags]
+        if self.cover.art is not None:
+            found.append(self.cover.art)
+        return tuple(dict.fromkeys(found))
+
+    def cmyk_of(self, color: str) -> tuple[float, float, float, float] | None:
+        """The brand's CMYK for a colour name or hex value, or None when the brand gives none."""
+        if color in self.cmyk:
+            return self.cmyk[color]
+        wanted = self.colors.get(color, color).upper()
+        for name, value in self.cmyk.items():
+            if self.colors.get(name, "").upper() == wanted:
+                return value
         return None
 
     def css(self) -> str:
@@ -66,19 +140,70 @@ class Brand:
                 f"font-weight: {face.weight}; font-style: {face.style}; }}"
             )
         props = [f"  --brand-{name}: {value};" for name, value in sorted(self.colors.items())]
+        for name, value in sorted(self.tags.items()):
+            props += [f"  --tag-{name}: {value};", f"  --tag-{name}-on: {on_color(value, self.colors)};"]
+        cover = self.cover
         props += [
+            f"  --cover-background: {cover.background};",
+            f"  --cover-foreground: {cover.foreground};",
+            f"  --cover-accent: {cover.accent};",
+            f"  --cover-band: {cover.band};",
+            f"  --cover-band-foreground: {cover.band_foreground};",
+            f"  --cover-keyline: {mix(cover.foreground, cover.background, 0.6)};",
+            f"  --back-background: {self.colors['primary']};",
+            f"  --back-foreground: {self.colors['on-primary']};",
             f'  --font-base: "{self.base_family}";',
             f'  --font-headings: "{self.headings_family}";',
             f'  --font-mono: "{self.mono_family}";',
+            f"  --font-base-size: {self.base_size:g}pt;",
+            f"  --leading: {self.leading:g}pt;",
+            f"  --font-headings-weight: {self.headings_weight};",
             f"  --brand-headings-color: {self.headings_color};",
         ]
         return "\n".join(rules) + "\n:root {\n" + "\n".join(props) + "\n}\n"
 
 
+# ---- Colour arithmetic --------------------------------------------------------------
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+
+def luminance(color: str) -> float:
+    """WCAG relative luminance of a #RRGGBB colour."""
+    channels = [c / 255 for c in _rgb(color)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two #RRGGBB colours, from 1 to 21."""
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def is_dark(color: str) -> bool:
+    """True when white reads better on ``color`` than black does."""
+    return contrast(color, "#FFFFFF") > contrast(color, "#000000")
+
+
+def mix(a: str, b: str, amount: float) -> str:
+    """``amount`` of colour ``a`` laid over ``b``, as a solid colour (print has no alpha to spare)."""
+    return "#" + "".join(f"{round(x * amount + y * (1 - amount)):02X}" for x, y in zip(_rgb(a), _rgb(b), strict=True))
+
+
+def on_color(color: str, colors: Mapping[str, str]) -> str:
+    """The brand's background or foreground, whichever reads better set on ``color``."""
+    candidates = [colors.get("background", "#FFFFFF"), colors.get("foreground", "#111111")]
+    return max(candidates, key=lambda c: contrast(c, color))
+
+
+# ---- Loading ------------------------------------------------------------------------
+
+
 def load_brand(path: Path) -> Brand:
     """Read a brand.yml file, check every colour, font and logo, and collect all problems."""
-    import brand_yml  # imported here: it pulls in pydantic, which is slow to import
-
     if not path.is_file():
         raise BrandError("brand file not found", file=path, hint="set 'brand' in booklet.toml to your _brand.yml, or pass --brand PATH")
     try:
@@ -92,59 +217,112 @@ def load_brand(path: Path) -> Brand:
         raise BrandError("must be a YAML mapping with meta, logo, color and typography", file=path)
     for key in list(raw):
         if key not in BRAND_KEYS:
-            log.warning("%s: unknown brand key '%s' is ignored (known keys: %s)", path.name, key, ", ".join(BRAND_KEYS))
+            _warn(path, str(key), f"unknown brand key is ignored (known keys: {', '.join(BRAND_KEYS)})")
             raw.pop(key)
-    try:
-        parsed = brand_yml.Brand.from_yaml_str(yaml.safe_dump(raw, allow_unicode=True), path=path)
-    except Exception as exc:  # brand_yml reports every schema problem as a pydantic ValidationError
-        raise BrandError(
-            _pydantic_message(exc), file=path, hint="compare with the brand.yml format: meta, logo, color, typography, defaults"
-        ) from None
+    parsed = _parse(raw, path)
 
     errors: list[BookletError] = []
-    colors = _colors(parsed, raw, path, errors)
-    fonts = _fonts(parsed, path, errors)
+    colors, declared = _colors(parsed, raw.get("color"), path, errors)
+    fonts, base, headings, mono = _typography(parsed, path, errors)
     logos = _logos(parsed, path, errors)
-    typography = parsed.typography
-    families = [f.family for f in fonts]
-    base = _family(typography, "base") or (families[0] if families else FALLBACK_FAMILIES[0])
-    headings = _family(typography, "headings") or base
-    mono = _family(typography, "monospace") or "monospace"
-    for role, family in (("base", base), ("headings", headings)):
-        if families and family not in families:
-            errors.append(
-                BrandError(
-                    f"names family '{family}', which no typography.fonts entry provides",
-                    file=path,
-                    key=f"typography.{role}",
-                    hint=f"add it to typography.fonts with source: file, or use one of: {', '.join(sorted(set(families)))}",
-                )
-            )
-    headings_color = colors.get("foreground", "#111111")
-    heading_spec = getattr(typography, "headings", None) if typography else None
+    base_size, leading, headings_weight = _sizes(parsed.typography, path)
+    heading_spec = getattr(parsed.typography, "headings", None) if parsed.typography else None
+    headings_color = colors["foreground"]
     if heading_spec is not None and getattr(heading_spec, "color", None):
         headings_color = _color_value(heading_spec.color, colors, path, "typography.headings.color", errors) or headings_color
     defaults = (parsed.defaults or {}).get("booklet") or {}
     if not isinstance(defaults, dict):
-        errors.append(BrandError("must be a mapping", file=path, key="defaults.booklet"))
+        errors.append(
+            BrandError("must be a mapping", file=path, key="defaults.booklet", hint="indent its keys (cover, tags, cmyk) under it")
+        )
         defaults = {}
+    for key in defaults:
+        if key not in BOOKLET_KEYS:
+            _warn(path, f"defaults.booklet.{key}", f"unknown key is ignored (known keys: {', '.join(BOOKLET_KEYS)})")
+    cover = _cover(defaults.get("cover"), colors, path, errors)
+    cmyk = _cmyk(defaults.get("cmyk"), declared, path, errors)
+    tags = _tags(defaults.get("tags"), colors, path, errors)
+    dividers = defaults.get("section_dividers", True)
+    if not isinstance(dividers, bool):
+        errors.append(BrandError(f"must be true or false, not {dividers!r}", file=path, key="defaults.booklet.section_dividers"))
     raise_all(errors)
+
+    _check_contrast(colors["foreground"], colors["background"], BODY_CONTRAST, "color.foreground on color.background", path)
+    if cover.foreground != cover.background:
+        _check_contrast(cover.foreground, cover.background, LARGE_CONTRAST, "the cover's title on its background", path)
     meta = parsed.meta
-    name = ""
+    name = link = ""
     if meta is not None and meta.name is not None:
         name = getattr(meta.name, "full", None) or getattr(meta.name, "short", None) or ""
+    if meta is not None and meta.link is not None and getattr(meta.link, "home", None):
+        link = str(meta.link.home)
     return Brand(
         path=path,
         name=name,
-        colors=colors,
+        colors=MappingProxyType(colors),
         fonts=tuple(fonts),
         base_family=base,
         headings_family=headings,
         mono_family=mono,
         headings_color=headings_color,
-        logos=logos,
-        booklet=defaults,
+        logos=MappingProxyType(logos),
+        base_size=base_size,
+        leading=leading,
+        headings_weight=headings_weight,
+        cover=cover,
+        link=link,
+        cmyk=MappingProxyType(cmyk),
+        tags=MappingProxyType(tags),
+        section_dividers=dividers is not False,
+        booklet=MappingProxyType(defaults),
     )
+
+
+def _warn(path: Path, key: str, message: str) -> None:
+    log.warning("%s: %s: %s", display_path(path), key, message)
+
+
+def _parse(raw: dict[str, Any], path: Path) -> Any:
+    """Validate with brand_yml; keys it does not know are dropped with a warning, as at the top level."""
+    import brand_yml  # imported here: it pulls in pydantic, which is slow to import
+
+    for _ in range(50):  # each pass drops the unknown keys pydantic found; a real error ends the loop
+        try:
+            return brand_yml.Brand.from_yaml_str(yaml.safe_dump(raw, allow_unicode=True), path=path)
+        except Exception as exc:  # brand_yml reports every schema problem as a pydantic ValidationError
+            problems = exc.errors() if callable(getattr(exc, "errors", None)) else []
+            extra = [p for p in problems if p.get("type") == "extra_forbidden"]
+            if not extra or len(extra) != len(problems) or not all(_drop(raw, p["loc"]) for p in extra):
+                raise BrandError(
+                    _pydantic_message(exc), file=path, hint="compare with the brand.yml format: meta, logo, color, typography, defaults"
+                ) from None
+            for problem in extra:
+                _warn(path, _dotted(problem["loc"]), "unknown brand key is ignored")
+    raise BrandError("has too many unknown keys", file=path)  # pragma: no cover - 50 nested levels of typos
+
+
+def _drop(raw: Any, loc: tuple[Any, ...]) -> bool:
+    node = raw
+    keys = [part for part in loc if not str(part).startswith("function-")]
+    for part in keys[:-1]:
+        # Parts not found name pydantic's union members (e.g. 'BrandTypographyFontFiles'); they are not in the YAML.
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+    if isinstance(node, dict) and keys and keys[-1] in node:
+        node.pop(keys[-1])
+        return True
+    return False
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if str(part).startswith("function-") or (isinstance(part, str) and part[:1].isupper()):
+            continue
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
 
 
 def _pydantic_message(exc: Exception) -> str:
@@ -152,42 +330,56 @@ def _pydantic_message(exc: Exception) -> str:
     if callable(errors):
         parts = []
         for err in errors()[:5]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
-            parts.append(f"{where}: {err.get('msg')}")
+            parts.append(f"{_dotted(err.get('loc', ()))}: {err.get('msg')}")
         return "; ".join(parts)
     return str(exc)
 
 
-def _colors(parsed: Any, raw: dict[str, Any], path: Path, errors: list[BookletError]) -> dict[str, str]:
+def _colors(parsed: Any, raw: Any, path: Path, errors: list[BookletError]) -> tuple[dict[str, str], set[str]]:
+    """Palette and theme colours as hex, plus the derived ones; and the names the brand declared."""
     colors: dict[str, str] = {}
-    if parsed.color is None:
-        return {"foreground": "#111111", "background": "#FFFFFF", "primary": "#333333"}
-    palette = parsed.color.palette or {}
-    for name, value in palette.items():
-        resolved = _color_value(value, palette, path, f"color.palette.{name}", errors)
-        if resolved:
-            colors[name] = resolved
-    for name in THEME_COLORS:
-        value = getattr(parsed.color, name, None)
-        if value is None:
-            continue
-        resolved = _color_value(value, colors, path, f"color.{name}", errors)
-        if resolved:
-            colors[name] = resolved
+    failed: set[str] = set()
+    # Values as the file writes them: brand_yml has already replaced palette names in theme colours.
+    written = raw if isinstance(raw, dict) else {}
+    if parsed.color is not None:
+        palette = parsed.color.palette or {}
+        for name, value in palette.items():
+            resolved = _color_value(value, palette, path, f"color.palette.{name}", errors)
+            if resolved:
+                colors[name] = resolved
+            else:
+                failed.add(name)
+        for name in THEME_COLORS:
+            value = written.get(name, getattr(parsed.color, name, None))
+            if value is None or str(value).strip() in failed:
+                continue  # unset, or naming a palette colour already reported
+            resolved = _color_value(value, colors, path, f"color.{name}", errors)
+            if resolved:
+                colors[name] = resolved
+    declared = set(colors)
     colors.setdefault("foreground", "#111111")
     colors.setdefault("background", "#FFFFFF")
     colors.setdefault("primary", colors["foreground"])
-    return colors
+    # Colours the layouts use; a brand sets any of them by naming a palette colour so.
+    colors.setdefault("accent", colors["primary"])
+    colors.setdefault("on-primary", on_color(colors["primary"], colors))
+    colors.setdefault("rule", mix(colors["foreground"], colors["background"], 0.25))
+    light = colors.get("light")
+    colors.setdefault("divider", light if light and light != colors["background"] else mix(colors["primary"], colors["background"], 0.06))
+    colors.setdefault("divider-number", mix(colors["primary"], colors["divider"], 0.16))
+    return colors, declared
 
 
-def _color_value(value: Any, known: dict[str, str], path: Path, key: str, errors: list[BookletError]) -> str | None:
+def _color_value(value: Any, known: Mapping[str, Any], path: Path, key: str, errors: list[BookletError]) -> str | None:
     text = str(value).strip()
+    seen: set[str] = set()
+    while text in known and text not in seen:  # palette entries may name other palette entries
+        seen.add(text)
+        text = str(known[text]).strip()
     if _HEX.match(text):
         return text.upper() if len(text) == 7 else "#" + "".join(c * 2 for c in text[1:]).upper()
     if text.lower() in _NAMED:
         return _NAMED[text.lower()]
-    if text in known and _HEX.match(known[text]):
-        return known[text]
     if re.fullmatch(r"[A-Za-z][\w-]*", text):
         errors.append(
             BrandError(
@@ -204,29 +396,116 @@ def _color_value(value: Any, known: dict[str, str], path: Path, key: str, errors
     return None
 
 
+def _check_contrast(text: str, ground: str, needed: float, what: str, path: Path) -> None:
+    ratio = contrast(text, ground)
+    if ratio < needed:
+        log.warning(
+            "%s: %s (%s on %s) has a contrast ratio of %.2f:1, below the %.1f:1 that text needs; darken the text colour or lighten the background",
+            display_path(path),
+            what,
+            text,
+            ground,
+            ratio,
+            needed,
+        )
+
+
+# ---- Typography ---------------------------------------------------------------------
+
+
+def _typography(parsed: Any, path: Path, errors: list[BookletError]) -> tuple[list[FontFace], str, str, str]:
+    """The font faces to declare, and the base, headings and monospace families.
+
+    A family booklet cannot embed (a Google or system font, a URL) falls back to the
+    bundled Charis SIL (text) or Inter (headings), so that the PDF never depends on the
+    fonts the machine happens to have.
+    """
+    typography = parsed.typography
+    reported = len(errors)
+    fonts = _fonts(parsed, path, errors)
+    available = {face.family for face in fonts}
+    if len(errors) > reported:
+        return fonts, _family(typography, "base") or DEFAULT_BASE, DEFAULT_HEADINGS, DEFAULT_BASE  # the build stops anyway
+    skipped: dict[str, tuple[int, str]] = {}
+    used: set[str] = set()
+    for i, font in enumerate((typography.fonts or []) if typography is not None else []):
+        if font.family not in available:
+            skipped.setdefault(font.family, (i, str(getattr(font, "source", "file"))))
+
+    def pick(role: str, default: str, fallback: str) -> str:
+        family = _family(typography, role)
+        if family is None or family in available:
+            return family or default
+        if family in skipped:
+            index, source = skipped[family]
+            used.add(family)
+            why = f"'{family}' (typography.fonts[{index}]) " + (
+                "has no local font file" if source == "file" else f"has source: {source}, and booklet embeds only local font files"
+            )
+        else:
+            why = f"'{family}' is not in typography.fonts"
+        _warn(path, f"typography.{role}", f"{why}; using {fallback} instead")
+        return fallback
+
+    base = pick("base", fonts[0].family if fonts else DEFAULT_BASE, DEFAULT_BASE)
+    # Headings left unset follow the text; headings that cannot be embedded get the bundled sans.
+    headings = pick("headings", base, base if base in available else DEFAULT_HEADINGS)
+    mono = pick("monospace", base, base)
+    for family, (index, source) in skipped.items():
+        if source != "file" and family not in used:
+            _warn(path, f"typography.fonts[{index}]", f"'{family}' has source: {source}, which booklet cannot embed; it is skipped")
+    for family in dict.fromkeys((base, headings, mono)):
+        if family not in available and family in data.BUNDLED_FONTS:
+            folder, files = data.BUNDLED_FONTS[family]
+            root = data.fonts_dir() / folder
+            fonts += [FontFace(family=family, path=root / name, weight=weight, style=style) for name, weight, style in files]
+    return fonts, base, headings, mono
+
+
+def _sizes(typography: Any, path: Path) -> tuple[float, float, str]:
+    """Text size and leading in points, and the headings' weight, where the brand gives them for print.
+
+    brand.yml files made for the web give sizes such as 1rem or 16px; a booklet keeps its
+    own print sizes for those rather than setting a 12pt text.
+    """
+    size, leading, weight = 10.0, 14.5, "600"
+    base = getattr(typography, "base", None) if typography is not None else None
+    given = str(getattr(base, "size", None) or "")
+    if match := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*pt\s*", given):
+        if 7 <= float(match[1]) <= 14:
+            size, leading = float(match[1]), round(float(match[1]) * 1.45, 1)
+        else:
+            _warn(path, "typography.base.size", f"{given} is outside 7pt-14pt, too small or large for a booklet's text; using 10pt")
+    elif given:
+        log.info("%s: typography.base.size %s is not in points; the booklet keeps its print size of 10pt", display_path(path), given)
+    line_height = getattr(base, "line_height", None)
+    if isinstance(line_height, (int, float)) and 1 <= line_height <= 2.5:
+        leading = round(size * line_height, 1)
+    headings = getattr(typography, "headings", None) if typography is not None else None
+    if getattr(headings, "weight", None) is not None:
+        weight = str(headings.weight)
+    return size, leading, weight
+
+
 def _fonts(parsed: Any, path: Path, errors: list[BookletError]) -> list[FontFace]:
     fonts: list[FontFace] = []
     typography = parsed.typography
     if typography is None or not typography.fonts:
         return fonts
     for i, font in enumerate(typography.fonts):
-        source = getattr(font, "source", "file")
-        if source != "file":
-            log.warning(
-                "%s: typography.fonts[%d] (%s) has source '%s', which needs the network; booklet only uses fonts with source: file",
-                path.name,
-                i,
-                font.family,
-                source,
-            )
-            continue
+        if getattr(font, "source", "file") != "file":
+            continue  # reported by _typography, which knows whether a role needed it
         for j, entry in enumerate(font.files):
-            file = (path.parent / str(entry.path.root)).resolve()
+            location = str(entry.path.root)
             key = f"typography.fonts[{i}].files[{j}].path"
+            if re.match(r"^[a-z]+://", location):
+                _warn(path, key, f"'{location}' is a URL; booklet embeds only local font files, so it is skipped")
+                continue
+            file = (path.parent / location).resolve()
             if not file.is_file():
                 errors.append(
                     BrandError(
-                        f"font file '{entry.path.root}' not found (looked for {file})",
+                        f"font file '{location}' not found (looked for {file})",
                         file=path,
                         key=key,
                         hint="check the path; it is relative to the brand file",
@@ -236,18 +515,24 @@ def _fonts(parsed: Any, path: Path, errors: list[BookletError]) -> list[FontFace
             if not _is_font(file):
                 errors.append(
                     BrandError(
-                        f"'{entry.path.root}' is not a font file (TrueType, OpenType or WOFF)",
+                        f"'{location}' is not a font file (TrueType, OpenType or WOFF)",
                         file=path,
                         key=key,
                         hint="point to a .ttf, .otf or .woff file",
                     )
                 )
                 continue
-            weight = str(entry.weight.root) if entry.weight is not None else "normal"
-            fonts.append(
-                FontFace(family=font.family, path=file, weight="normal" if weight == "auto" else weight, style=str(entry.style or "normal"))
-            )
+            fonts.append(FontFace(family=font.family, path=file, weight=_weight(entry.weight), style=str(entry.style or "normal")))
     return fonts
+
+
+def _weight(weight: Any) -> str:
+    value = getattr(weight, "root", weight)
+    if value is None or value == "auto":
+        return "normal"
+    if isinstance(value, (list, tuple)):  # a variable font's range, as CSS writes it
+        return " ".join(str(v) for v in value)
+    return str(value)
 
 
 def _is_font(file: Path) -> bool:
@@ -258,6 +543,17 @@ def _is_font(file: Path) -> bool:
             return "cmap" in font
     except (TTLibError, OSError, AssertionError, ValueError, KeyError):
         return False
+
+
+def _family(typography: Any, role: str) -> str | None:
+    if typography is None:
+        return None
+    spec = getattr(typography, role, None)
+    family = getattr(spec, "family", None) if spec is not None else None
+    return str(family) if family else None
+
+
+# ---- Logos --------------------------------------------------------------------------
 
 
 def _logos(parsed: Any, path: Path, errors: list[BookletError]) -> dict[str, Path]:
@@ -276,7 +572,7 @@ def _logos(parsed: Any, path: Path, errors: list[BookletError]) -> dict[str, Pat
             add(key, images[text])
             return
         if re.match(r"^[a-z]+://", text):
-            log.warning("%s: logo %s is a URL; booklet only uses local files", path.name, key)
+            _warn(path, f"logo.{key}", "is a URL; booklet only uses local files, so it is skipped")
             return
         file = (path.parent / text).resolve()
         if not file.is_file():
@@ -308,9 +604,165 @@ def _logos(parsed: Any, path: Path, errors: list[BookletError]) -> dict[str, Pat
     return logos
 
 
-def _family(typography: Any, role: str) -> str | None:
-    if typography is None:
+# ---- defaults: booklet: -------------------------------------------------------------
+
+
+def _cover(spec: Any, colors: dict[str, str], path: Path, errors: list[BookletError]) -> Cover:
+    """The cover settings, with every colour resolved and defaults that suit the style."""
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        errors.append(BrandError("must be a mapping", file=path, key="defaults.booklet.cover", hint="for example: cover: {style: field}"))
+        spec = {}
+    for key in spec:
+        if key not in COVER_KEYS:
+            _warn(path, f"defaults.booklet.cover.{key}", f"unknown key is ignored (known keys: {', '.join(COVER_KEYS)})")
+    style = spec.get("style", "art" if spec.get("art") else "field")
+    if style not in COVER_STYLES:
+        errors.append(
+            BrandError(
+                f"'{style}' is not a cover style",
+                file=path,
+                key="defaults.booklet.cover.style",
+                hint=f"use one of: {', '.join(COVER_STYLES)}",
+            )
+        )
+        style = "field"
+
+    def color(key: str, default: str) -> str:
+        if key not in spec:
+            return default
+        return _color_value(spec[key], colors, path, f"defaults.booklet.cover.{key}", errors) or default
+
+    background = color("background", colors["background"] if style == "band" else colors["primary"])
+    if style == "band" and contrast(colors["primary"], background) >= LARGE_CONTRAST:
+        title = colors["primary"]
+    else:
+        title = on_color(background, colors)
+    band = color("band", colors["primary"])
+    art = _brand_file(spec.get("art"), path, "defaults.booklet.cover.art", errors) if spec.get("art") else None
+    if style == "art" and "art" not in spec:
+        errors.append(
+            BrandError(
+                "style 'art' needs artwork",
+                file=path,
+                key="defaults.booklet.cover.art",
+                hint="add art: with the path of an SVG, relative to the brand file, or use style: field",
+            )
+        )
+    elif art is not None and style != "art":
+        _warn(path, "defaults.booklet.cover.art", f"is only drawn with style: art, and this cover's style is {style}")
+        art = None
+    caption = spec.get("caption", "")
+    if not isinstance(caption, (str, int)):
+        errors.append(
+            BrandError("must be text", file=path, key="defaults.booklet.cover.caption", hint='for example caption: "1948 – 2023"')
+        )
+        caption = ""
+    return Cover(
+        style=style,
+        background=background,
+        foreground=color("foreground", title),
+        accent=color("accent", colors["accent"]),
+        band=band,
+        band_foreground=on_color(band, colors),
+        art=art,
+        caption=str(caption),
+        flags=_flags(spec.get("flags"), path, errors),
+    )
+
+
+def _flags(spec: Any, path: Path, errors: list[BookletError]) -> tuple[Flag, ...]:
+    if spec is None:
+        return ()
+    key = "defaults.booklet.cover.flags"
+    if not isinstance(spec, list):
+        errors.append(BrandError("must be a list", file=path, key=key, hint="write '- path: flag.svg' lines, each with an alt: text"))
+        return ()
+    flags = []
+    for i, entry in enumerate(spec):
+        if not isinstance(entry, dict) or "path" not in entry:
+            errors.append(BrandError("needs a path", file=path, key=f"{key}[{i}]", hint="write '- path: flag.svg' and 'alt: Flag of ...'"))
+            continue
+        file = _brand_file(entry["path"], path, f"{key}[{i}].path", errors)
+        if file is not None:
+            flags.append(Flag(path=file, alt=str(entry.get("alt", ""))))
+    return tuple(flags)
+
+
+def _brand_file(value: Any, path: Path, key: str, errors: list[BookletError]) -> Path | None:
+    file = (path.parent / str(value)).resolve()
+    if not file.is_file():
+        errors.append(
+            BrandError(
+                f"file '{value}' not found (looked for {file})", file=path, key=key, hint="check the path; it is relative to the brand file"
+            )
+        )
         return None
-    spec = getattr(typography, role, None)
-    family = getattr(spec, "family", None) if spec is not None else None
-    return str(family) if family else None
+    return file
+
+
+def _cmyk(spec: Any, declared: set[str], path: Path, errors: list[BookletError]) -> dict[str, tuple[float, float, float, float]]:
+    """Exact CMYK percentages for named brand colours, for the print edition."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        errors.append(
+            BrandError("must be a mapping", file=path, key="defaults.booklet.cmyk", hint="write 'colour-name: [c, m, y, k]' lines under it")
+        )
+        return {}
+    cmyk: dict[str, tuple[float, float, float, float]] = {}
+    for name, value in spec.items():
+        key = f"defaults.booklet.cmyk.{name}"
+        if name not in declared:
+            errors.append(
+                BrandError(
+                    f"names '{name}', which is not a colour of this brand",
+                    file=path,
+                    key=key,
+                    hint=f"use a name from color.palette or a theme colour: {', '.join(sorted(declared)) or 'none defined'}",
+                )
+            )
+            continue
+        numbers = value if isinstance(value, list) else []
+        if len(numbers) != 4 or not all(isinstance(n, (int, float)) and not isinstance(n, bool) and 0 <= n <= 100 for n in numbers):
+            errors.append(
+                BrandError(
+                    f"must be 4 numbers from 0 to 100 (cyan, magenta, yellow and black percentages), not {value!r}",
+                    file=path,
+                    key=key,
+                    hint=f"write for example {name}: [90, 35, 95, 45]",
+                )
+            )
+            continue
+        c, m, y, k = (float(n) for n in numbers)
+        cmyk[str(name)] = (c, m, y, k)
+    return cmyk
+
+
+def _tags(spec: Any, colors: dict[str, str], path: Path, errors: list[BookletError]) -> dict[str, str]:
+    """Tag name -> colour, emitted as --tag-<name> for the timeline."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        errors.append(
+            BrandError("must be a mapping", file=path, key="defaults.booklet.tags", hint="write 'tag-name: colour' lines under it")
+        )
+        return {}
+    tags: dict[str, str] = {}
+    for name, value in spec.items():
+        key = f"defaults.booklet.tags.{name}"
+        if not isinstance(name, str) or not _IDENT.match(name):
+            errors.append(
+                BrandError(
+                    f"'{name}' cannot be a tag name",
+                    file=path,
+                    key=key,
+                    hint="use lower-case letters, digits and hyphens, starting with a letter (it becomes --tag-<name>)",
+                )
+            )
+            continue
+        resolved = _color_value(value, colors, path, key, errors)
+        if resolved:
+            tags[name] = resolved
+    return tags

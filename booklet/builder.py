@@ -51,7 +51,9 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
     html = layout.publication_html(env, context, templates_dir=config.templates_dir)
 
     # 5. Typeset.
-    fetcher = SandboxFetcher([config.root, layout.BUILTIN, the_brand.path.parent])
+    # Served: the project, booklet's own layouts, and the brand's folder and the very files it names
+    # (a brand chosen with --brand may keep its fonts beside it rather than in the project).
+    fetcher = SandboxFetcher([config.root, layout.BUILTIN, the_brand.path.parent, *the_brand.files()])
     log.info("Typesetting...")
     describe = functools.partial(_source_of, sections=sections)
     document = typeset.render(html, base=config.root, fetcher=fetcher, describe=describe)

@@ -149,5 +149,16 @@ def preflight(project: Path, out: Path | None, edition: str, as_json: bool) -> N
         sys.exit(1)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="The publication's title [default: made from the folder's name].")
+@common_options
+def new(directory: Path, title: str | None) -> None:
+    """Start a new publication in DIRECTORY: config, sample content, a brand with its fonts, templates/."""
+    from booklet.new import create
+
+    create(directory, title=title)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

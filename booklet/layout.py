@@ -97,31 +97,26 @@ def _long_date(value: dt.date | None) -> str:
 
 
 def publication_context(config: Any, brand: Any, sections: list[Any]) -> dict[str, Any]:
-    """What every template receives: pub, brand, sections and the brand's artwork."""
+    """What every template receives: pub, brand, sections and the brand's artwork as URLs."""
     from booklet import __version__
+    from booklet.brand import is_dark
 
-    extras = brand.booklet
-    brand_dir = brand.path.parent
-
-    def asset(value: object) -> str | None:
-        if not value:
-            return None
-        return (brand_dir / str(value)).resolve().as_uri()
-
-    flags = [{"src": asset(flag.get("path")), "alt": flag.get("alt", "")} for flag in extras.get("flags", []) if isinstance(flag, dict)]
-    dark_logo = brand.logo("large", dark=True)
+    cover = brand.cover
+    cover_logo = brand.logo("large", dark=cover.dark)
+    back_logo = brand.logo("large", dark=is_dark(brand.colors["primary"]))
     return {
         "pub": config,
         "brand": brand,
         "sections": sections,
         "version": __version__,
         "created": config.date.isoformat() if config.date else None,
-        "cover_art": asset(extras.get("cover_art")),
-        "cover_logo": dark_logo.as_uri() if dark_logo else None,
-        "back_logo": dark_logo.as_uri() if dark_logo else None,
-        "flags": flags,
+        "cover": cover,
+        "cover_art": cover.art.as_uri() if cover.art else None,
+        "cover_logo": cover_logo.as_uri() if cover_logo else None,
+        "back_logo": back_logo.as_uri() if back_logo else None,
+        "flags": [{"src": flag.path.as_uri(), "alt": flag.alt} for flag in cover.flags],
         "barcode": None,
-        "dividers": bool(extras.get("section_dividers", True)),
+        "dividers": brand.section_dividers,
         "page": config.page,
         "running_title": config.title,
     }

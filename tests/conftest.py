@@ -25,6 +25,17 @@ def sample_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "russia-pakistan-75-print.pdf"
 
 
+@pytest.fixture(scope="session")
+def institutional_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same sample booklet built with the institutional brand, chosen with --brand."""
+    out = tmp_path_factory.mktemp("institutional-build")
+    brand = ROOT / "assets" / "brands" / "institutional" / "_brand.yml"
+    args = ["build", "--project", str(ROOT), "--out", str(out), "--brand", str(brand), "-q", "--strict"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out / "russia-pakistan-75-print.pdf"
+
+
 def run(*args: str) -> Result:
     """Run the booklet command line in-process and return its result."""
     return CliRunner().invoke(main, list(args), catch_exceptions=False)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,6 +154,9 @@ def impose(
         sides.append(placed[::-1] if turned else placed)
 
     _copy_document_info(reader, writer)
+    # The sheets use whatever the pages use (OpenType fonts, transparency): claim the source's version.
+    if version := re.search(rb"%PDF-(\d\.\d)", data[:1024]):
+        writer.pdf_header = b"%PDF-" + version[1]
     # A fixed /ID derived from the input and the options, so equal inputs give equal files.
     # pypdf writes none of its own unless told; it has no public setter, hence _ID.
     identity = hashlib.sha256(data + repr((sheet, duplex, creep_mm, pad)).encode()).digest()[:16]

@@ -38,7 +38,7 @@ def make_pdf(
     """A booklet of ``count`` pages, each with its number big in the middle and magenta bleed around the trim.
 
     ``sizes`` maps 1-based page numbers to another trim size; ``rotate`` sets /Rotate on every page
-    (with the media drawn sideways so that the page shows upright at ``size_mm``).
+    (with the media's sides swapped, so that the turned page shows at ``size_mm``).
     """
     writer = pypdf.PdfWriter()
     font = DictionaryObject(

@@ -159,7 +159,7 @@ def render(pdf: bytes, index: int, *, dpi: float = 100):
 
 
 def magenta(pdf: bytes, index: int) -> Image.Image:
-    """Where the page shows the bleed's magenta, thickened lines only.
+    """A mask of where the page shows the bleed's magenta in bands wider than a hairline.
 
     A renderer may let a clipped fill through by up to one pixel at the clip's edge (pdfium rounds
     rectangular clips out to whole pixels); bleed that shows is a band 3 mm wide. The 3x3 minimum

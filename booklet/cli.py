@@ -1,9 +1,10 @@
-"""The command line: booklet build, and the shared -v/-q/--debug options."""
+"""The command line: booklet build and booklet impose, and the shared -v/-q/--debug options."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 import click
 
 from booklet import __version__
-from booklet.errors import BookletError
+from booklet.errors import BookletError, display_path
+from booklet.output import write_atomic
 
 log = logging.getLogger("booklet")
 
@@ -39,6 +41,8 @@ def _setup_logging(verbose: int, quiet: int) -> _StrictHandler:
     root.setLevel(max(level, logging.DEBUG))
     # WeasyPrint's own messages (unsupported CSS and the like) only at -vv.
     logging.getLogger("weasyprint").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
+    # pypdf's repairs of damaged input ("EOF marker not found") likewise; a real problem is an error.
+    logging.getLogger("pypdf").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     strict = _StrictHandler()
     logging.getLogger("booklet").addHandler(strict)
@@ -58,7 +62,7 @@ class _Formatter(logging.Formatter):
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """-v/-q/--debug/--strict for every command; they run the command and map errors to exit codes."""
 
-    @click.option("-v", "--verbose", count=True, help="Say more (-vv for WeasyPrint's messages).")
+    @click.option("-v", "--verbose", count=True, help="Say more (-vv for WeasyPrint's and pypdf's messages).")
     @click.option("-q", "--quiet", count=True, help="Say less: only warnings and errors.")
     @click.option("--debug", is_flag=True, help="Show a traceback for errors.")
     @click.option("--strict", is_flag=True, help="Fail when there are warnings.")
@@ -158,6 +162,62 @@ def new(directory: Path, title: str | None) -> None:
     from booklet.new import create
 
     create(directory, title=title)
+
+
+def _creep(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets "nan" through; a creep must be a real, non-negative distance.
+    if not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"must be 0 or more millimetres, such as 0.5, not {value:g}")
+    return value
+
+
+@main.command()
+@click.argument("source", metavar="IN.pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("target", metavar="OUT.pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--sheet", type=click.Choice(["a4", "letter"], case_sensitive=False), default="a4", show_default=True, help="Paper, used landscape."
+)
+@click.option(
+    "--duplex",
+    type=click.Choice(["short", "long"]),
+    default="short",
+    show_default=True,
+    help="The edge the printer flips the sheet on; 'long' turns the backs by 180°.",
+)
+@click.option(
+    "--creep",
+    type=float,
+    default=0.0,
+    metavar="MM",
+    callback=_creep,
+    help="Move the innermost sheet's pages this far toward the fold (the outermost not at all). [default: 0]",
+)
+@click.option(
+    "--pad",
+    type=click.Choice(["before-last", "end"]),
+    default="before-last",
+    show_default=True,
+    help="Where blank pages go to make a multiple of four: before the back cover, or at the end.",
+)
+@common_options
+def impose(source: Path, target: Path, sheet: str, duplex: str, creep: float, pad: str) -> None:
+    """Impose a finished booklet 2-up on landscape sheets for saddle stitching.
+
+    Print OUT.pdf double-sided, fold the stack in the middle and staple it: the pages read
+    1, 2, 3... Pages are clipped at their trim (no bleed, no marks) and scaled to fit half a sheet.
+    """
+    from booklet.impose import impose as run_impose
+
+    result = run_impose(source, sheet=sheet.lower(), duplex=duplex, creep_mm=creep, pad=pad)
+    write_atomic(target, result.pdf)
+    log.info(
+        "Wrote %s: %d sheet(s), %d pages; scale %s; %d blank page(s) added",
+        display_path(target),
+        result.sheets,
+        2 * result.sheets,
+        f"{result.scale:.3f}".rstrip("0").rstrip("."),
+        result.padded,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

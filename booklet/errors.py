@@ -57,6 +57,10 @@ class TypesetError(BookletError):
     """WeasyPrint refused a resource or could not lay out the document."""
 
 
+class ImposeError(BookletError):
+    """A PDF that cannot be imposed: missing, not a PDF, encrypted, or with mixed page sizes."""
+
+
 class ManyErrors(BookletError):
     """Several problems found in one pass, reported together."""
 

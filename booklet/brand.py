@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -130,8 +130,11 @@ class Brand:
                 return value
         return None
 
-    def css(self) -> str:
-        """The brand as CSS: @font-face rules and custom properties on :root."""
+    def css(self, *, color: Callable[[str], str] | None = None) -> str:
+        """The brand as CSS: @font-face rules and custom properties on :root.
+
+        ``color`` rewrites each hex colour, e.g. as ``device-cmyk()`` for the print edition.
+        """
         rules = []
         for face in self.fonts:
             rules.append(
@@ -160,7 +163,20 @@ class Brand:
             f"  --font-headings-weight: {self.headings_weight};",
             f"  --brand-headings-color: {self.headings_color};",
         ]
-        return "\n".join(rules) + "\n:root {\n" + "\n".join(props) + "\n}\n"
+        root = "\n".join(props)
+        if color is not None:
+            root = re.sub(r"#[0-9A-Fa-f]{6}\b", lambda match: color(match[0].upper()), root)
+        return "\n".join(rules) + "\n:root {\n" + root + "\n}\n"
+
+    def cmyk_css(self, profile: Any) -> Callable[[str], str]:
+        """A colour rewriter for print: the brand's exact CMYK where given, else through ``profile``."""
+
+        def convert(hex_color: str) -> str:
+            exact = self.cmyk_of(hex_color)
+            c, m, y, k = (v / 100 for v in exact) if exact else profile.cmyk(hex_color)
+            return f"device-cmyk({c:.4g} {m:.4g} {y:.4g} {k:.4g})"
+
+        return convert
 
 
 # ---- Colour arithmetic --------------------------------------------------------------

@@ -136,10 +136,12 @@ class PageRenderer:
         return pages, [i + 1 for i in todo]
 
     def prune(self, keep: set[str]) -> None:
-        """Forget and delete every image whose key is not in ``keep``."""
+        """Forget and delete every image whose key is not in ``keep``, also those left by an earlier session."""
         for key in set(self._known) - keep:
             del self._known[key]
-            (self.cache_dir / f"{key}.png").unlink(missing_ok=True)
+        for path in self.cache_dir.glob("*.png"):
+            if path.stem not in keep:
+                path.unlink(missing_ok=True)
 
     def _render(self, pdf: Path, keys: list[str], todo: list[int]) -> None:
         scale = self.dpi / 72

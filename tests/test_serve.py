@@ -222,3 +222,19 @@ def test_serve_command_prints_its_address_and_stops_cleanly_on_ctrl_c(make_proje
         code = booklet.interrupt()
     assert code == 0, booklet.output
     assert "Traceback" not in booklet.output
+
+
+def test_a_first_build_that_fails_still_shows_the_pdf_left_from_before(make_project) -> None:
+    project = make_project()
+    assert Watcher(project).rebuild().ok
+    stray = project / "build/.preview/0123456789abcdef01234567.png"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"left by an earlier session")
+    (project / "content/01-one.md").write_text(BROKEN, encoding="utf-8")
+    preview = Preview()
+    outcome = Watcher(project, on_build=preview.update).rebuild()
+    assert not outcome.ok
+    state = preview.state()
+    assert "broken front matter" in state["error"]
+    assert len(state["editions"][0]["pages"]) == 8
+    assert not stray.exists()

@@ -118,6 +118,7 @@
     const edition = currentEdition();
     const holder = $("spread");
     $("empty").hidden = !!(edition && edition.pages.length);
+    $("empty").textContent = state && state.error ? "No pages yet: fix the error above to see them." : "Building the first edition…";
     if (!edition || !edition.pages.length) {
       holder.replaceChildren();
       $("where").textContent = "–";

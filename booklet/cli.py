@@ -1,4 +1,4 @@
-"""The command line: booklet build and booklet impose, and the shared -v/-q/--debug options."""
+"""The command line: build, preflight, impose, watch, serve and new, with shared -v/-q/--debug/--strict."""
 
 from __future__ import annotations
 
@@ -218,6 +218,65 @@ def impose(source: Path, target: Path, sheet: str, duplex: str, creep: float, pa
         f"{result.scale:.3f}".rstrip("0").rstrip("."),
         result.padded,
     )
+
+
+def _project_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--project, --out and --brand, as `booklet build` takes them."""
+    func = click.option(
+        "--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A brand.yml file to use instead of the config's."
+    )(func)
+    func = click.option(
+        "--out",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Output folder [default: the config's out_dir, build/].",
+    )(func)
+    return click.option(
+        "--project",
+        "-p",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        show_default=True,
+        help="The project folder (holding booklet.toml).",
+    )(func)
+
+
+@main.command()
+@_project_options
+@common_options
+def watch(project: Path, out: Path | None, brand: Path | None) -> None:
+    """Rebuild whenever the content, templates, assets, brand or booklet.toml change."""
+    import threading
+
+    from booklet.watch import Watcher
+
+    debug = bool(click.get_current_context().params.get("debug"))
+    try:
+        Watcher(project, out_dir=out, brand=brand, debug=debug).run(threading.Event())
+    except KeyboardInterrupt:
+        log.info("Stopped.")
+
+
+@main.command()
+@_project_options
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
+@common_options
+def serve(project: Path, out: Path | None, brand: Path | None, port: int) -> None:
+    """Watch, and show the booklet as spreads on a local page that updates itself."""
+    import threading
+
+    from booklet.serve import serve as run_serve
+
+    debug = bool(click.get_current_context().params.get("debug"))
+
+    def ready(url: str) -> None:
+        click.echo(f"Preview at {url} (Ctrl-C to stop)")
+
+    try:
+        run_serve(project, port=port, out_dir=out, brand=brand, stop_event=threading.Event(), on_ready=ready, debug=debug)
+    except KeyboardInterrupt:
+        log.info("Stopped.")
 
 
 if __name__ == "__main__":  # pragma: no cover

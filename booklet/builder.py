@@ -101,6 +101,7 @@ def build(
 
 
 def _read_content(config: Config, brand: Brand) -> tuple[list[Section], Timeline | None, str | None]:
+    """The sections, the timeline and the section it follows (None: the centre); every problem is reported at once."""
     errors: list[BookletError] = []
     sections: list[Section] = []
     timeline = after = None
@@ -220,7 +221,6 @@ def _geometry(config: Config) -> timeline_layout.Geometry:
     return timeline_layout.Geometry(
         width=page.width,
         height=page.height,
-        bleed=page.bleed,
         outer=page.margins.outer,
         top=page.margins.top,
         bottom=page.margins.bottom,

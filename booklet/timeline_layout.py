@@ -27,11 +27,10 @@ HANDOUT_HEAD = 0.55
 
 @dataclass(frozen=True)
 class Geometry:
-    """A page of the timeline in mm: trim size, bleed, the margins text keeps to, and the fold's gutter."""
+    """A page of the timeline in mm: trim size, the margins text keeps to, and the fold's gutter."""
 
     width: float
     height: float
-    bleed: float
     outer: float
     top: float
     bottom: float
@@ -113,81 +112,105 @@ class Placement:
 
 
 def plan_spreads(timeline: Timeline, geometry: Geometry, measure: Measure) -> tuple[Spread, ...]:
-    """Lay the events out over as few spreads as they fit, never smaller than LABEL_MIN and never clipped."""
-    events = timeline.events
-    breaks = _long_gaps(events)
+    """Lay the events out over as few spreads as they fit, labels never narrower than LABEL_MIN and never clipped."""
     head, key = measure([Probe("head", _head_width(geometry)), Probe("key", _head_width(geometry))])
     tops = {"verso": geometry.top + head + HEAD_GAP, "recto": geometry.top + key + HEAD_GAP}
     bottom = geometry.height - geometry.bottom
     _check_each_fits(timeline, bottom - max(tops.values()), measure, "a page")
-    count = 1
-    while count <= len(events):
-        groups = _balanced(events, count)
-        across = [_across(group, geometry) for group in groups]
-        if all(a is not None for a in across):
-            heights = _heights([label for a in across if a is not None for label in a[0] + a[1]], measure)
-            spreads = []
-            for number, (group, a) in enumerate(zip(groups, across, strict=True), start=1):
-                assert a is not None
-                verso, recto = a
-                y = _axis(
-                    [(lb, heights[lb], tops["verso"]) for lb in verso] + [(lb, heights[lb], tops["recto"]) for lb in recto],
-                    top=max(tops.values()),
-                    bottom=bottom,
-                )
-                if y is None:
-                    break
-                fold_breaks = _spread_breaks(verso, recto, breaks, geometry)
-                years = _years(group)
-                spreads.append(
-                    Spread(
-                        number=number,
-                        count=count,
-                        verso=Sheet("verso", (Row(y, tuple(verso), fold_breaks[0]),), years),
-                        recto=Sheet("recto", (Row(y, tuple(recto), fold_breaks[1]),), years),
-                    )
-                )
-            else:
-                return tuple(spreads)
-        count += 1
-    raise _too_long(timeline, "the spreads", "keep each event's text to a line or two")
+    breaks = _long_gaps(timeline.events)
+    for count in range(1, len(timeline.events) + 1):
+        spreads = _try_spreads(timeline.events, count, geometry, tops, bottom, breaks, measure)
+        if spreads is not None:
+            return spreads
+    raise ContentError(
+        "the timeline's events are too long to fit the spreads",
+        file=timeline.source,
+        key="events",
+        hint="keep each event's text to a line or two",
+    )
+
+
+def _try_spreads(
+    events: Sequence[Event],
+    count: int,
+    g: Geometry,
+    tops: dict[str, float],
+    bottom: float,
+    breaks: set[tuple[Event, Event]],
+    measure: Measure,
+) -> tuple[Spread, ...] | None:
+    """The events on ``count`` spreads, or None if they do not fit across or up and down."""
+    groups = _balanced(events, count)
+    across = [_across(group, g) for group in groups]
+    if any(pair is None for pair in across):
+        return None
+    pages = [pair for pair in across if pair is not None]
+    heights = _heights([label for verso, recto in pages for label in verso + recto], measure)
+    spreads = []
+    for number, (group, (verso, recto)) in enumerate(zip(groups, pages, strict=True), start=1):
+        placed = [(label, heights[label], tops["verso"]) for label in verso] + [(label, heights[label], tops["recto"]) for label in recto]
+        y = _axis(placed, top=max(tops.values()), bottom=bottom)
+        if y is None:
+            return None
+        on_verso, on_recto = _spread_breaks(verso, recto, breaks, g)
+        years = _years(group)
+        spreads.append(
+            Spread(
+                number=number,
+                count=count,
+                verso=Sheet("verso", (Row(y, tuple(verso), on_verso),), years),
+                recto=Sheet("recto", (Row(y, tuple(recto), on_recto),), years),
+            )
+        )
+    return tuple(spreads)
 
 
 def plan_handout(timeline: Timeline, size: tuple[float, float], measure: Measure) -> Sheet:
     """Lay every event out on one landscape sheet, in as few rows as fit; a sheet too small is an error."""
     width, height = size
-    events = timeline.events
-    breaks = _long_gaps(events)
     x0, x1 = HANDOUT_MARGIN, width - HANDOUT_MARGIN
     head, key = measure([Probe("head", (x1 - x0) * HANDOUT_HEAD), Probe("key", (x1 - x0) * (1 - HANDOUT_HEAD))])
     top = HANDOUT_MARGIN + max(head, key) + HEAD_GAP
     bottom = height - HANDOUT_MARGIN
     shortest = _check_each_fits(timeline, bottom - top, measure, "the handout")
-    rows_count = 1
+    breaks = _long_gaps(timeline.events)
     # Each row needs room for at least the shortest label above its axis and another below.
-    while rows_count <= min(len(events), (bottom - top) // (2 * shortest)):
-        groups = _balanced(events, rows_count)
-        placed = [_row(group, x0, x1) for group in groups]
-        if all(p is not None for p in placed):
-            heights = _heights([label for p in placed if p is not None for label in p], measure)
-            strip = (bottom - top) / rows_count
-            rows = []
-            for index, row in enumerate(placed):
-                assert row is not None
-                y = _axis([(lb, heights[lb], top + index * strip) for lb in row], top=top + index * strip, bottom=top + (index + 1) * strip)
-                if y is None:
-                    break
-                rows.append(Row(y, tuple(row), _row_breaks(row, breaks)))
-            else:
-                return Sheet("handout", tuple(rows), timeline.years)
-        rows_count += 1
+    for count in range(1, int(min(len(timeline.events), (bottom - top) // (2 * shortest))) + 1):
+        rows = _try_rows(timeline.events, count, (x0, x1), (top, bottom), breaks, measure)
+        if rows is not None:
+            return Sheet("handout", rows, timeline.years)
     raise ContentError(
-        f"the timeline's {len(events)} events do not fit one {width:g} x {height:g} mm sheet",
+        f"the timeline's {len(timeline.events)} events do not fit one {width:g} x {height:g} mm sheet",
         file=timeline.source,
         hint='set handout_size = "A3" in the [timeline] table of booklet.toml, or shorten the texts'
         if width < 420
         else "shorten the texts, or make the handout from fewer events",
     )
+
+
+def _try_rows(
+    events: Sequence[Event],
+    count: int,
+    across: tuple[float, float],
+    down: tuple[float, float],
+    breaks: set[tuple[Event, Event]],
+    measure: Measure,
+) -> tuple[Row, ...] | None:
+    """The events in ``count`` rows, one above the other, or None if they do not fit."""
+    placed = [_row(group, *across) for group in _balanced(events, count)]
+    if any(row is None for row in placed):
+        return None
+    rows = [row for row in placed if row is not None]
+    heights = _heights([label for row in rows for label in row], measure)
+    strip = (down[1] - down[0]) / count
+    result = []
+    for index, row in enumerate(rows):
+        top = down[0] + index * strip
+        y = _axis([(label, heights[label], top) for label in row], top=top, bottom=top + strip)
+        if y is None:
+            return None
+        result.append(Row(y, tuple(row), _row_breaks(row, breaks)))
+    return tuple(result)
 
 
 def place(*, section_ends: dict[str, int], order: Sequence[str], pages: int, spreads: int, after: str | None, dividers: bool) -> Placement:
@@ -372,7 +395,3 @@ def _check_each_fits(timeline: Timeline, room: float, measure: Measure, where: s
                 hint="keep each event's text to a line or two",
             )
     return min(heights)
-
-
-def _too_long(timeline: Timeline, where: str, hint: str) -> ContentError:
-    return ContentError(f"the timeline's events are too long to fit {where}", file=timeline.source, key="events", hint=hint)

@@ -109,12 +109,20 @@ def main() -> None:
 @click.option(
     "--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A brand.yml file to use instead of the config's."
 )
+@click.option(
+    "--edition",
+    "-e",
+    "editions",
+    multiple=True,
+    metavar="NAME",
+    help="An edition to make; repeat for several [default: print]. print: the booklet; timeline: the timeline handout.",
+)
 @common_options
-def build(project: Path, out: Path | None, brand: Path | None) -> None:
-    """Build the publication's PDF."""
+def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[str, ...]) -> None:
+    """Build the publication's PDFs."""
     from booklet.builder import build as run_build
 
-    run_build(project, out_dir=out, brand=brand)
+    run_build(project, out_dir=out, brand=brand, editions=editions or ("print",))
 
 
 @main.command()

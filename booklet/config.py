@@ -86,6 +86,13 @@ def _nonnegative_length(value: Any) -> float:
     return length
 
 
+def _landscape_sheet(value: Any) -> tuple[float, float]:
+    if not isinstance(value, str) or value.strip().upper() not in ("A4", "A3"):
+        raise ValueError('"A4" or "A3"')
+    width, height = parse_page_size(value.strip())
+    return height, width
+
+
 # Each table of booklet.toml, key by key. Paths are resolved against the config's folder.
 SCHEMA: dict[str, dict[str, Option]] = {
     "": {
@@ -118,6 +125,14 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "outer": Option("Margin at the fore-edge.", 20.0, _nonnegative_length),
         "bottom": Option("Margin at the foot (the largest).", 24.0, _nonnegative_length),
     },
+    "timeline": {
+        "file": Option("The timeline's data; when there is no such file there is no timeline.", "content/timeline.yaml", _string),
+        "after": Option(
+            "The section (file name or stem) the spread follows; by default the one that puts it at the centre.", None, _string
+        ),
+        "gutter": Option("No event text within this distance of the fold.", 10.0, _nonnegative_length),
+        "handout_size": Option('Sheet of the timeline handout (--edition timeline), landscape: "A4" or "A3".', "A4", _landscape_sheet),
+    },
 }
 
 
@@ -135,6 +150,16 @@ class PageConfig:
     height: float
     bleed: float
     margins: Margins
+
+
+@dataclass(frozen=True)
+class TimelineConfig:
+    """[timeline]: where the data is, where the spread goes, and the handout's sheet (landscape, mm)."""
+
+    file: Path | None
+    after: str | None
+    gutter: float
+    handout_size: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -162,6 +187,7 @@ class Config:
     templates_dir: Path
     out_dir: Path
     page: PageConfig
+    timeline: TimelineConfig
     warnings: tuple[str, ...] = field(default=())
 
     def resolve(self, relative: str | Path) -> Path:
@@ -189,12 +215,25 @@ def load_config(project: Path, *, brand: Path | None = None, out_dir: Path | Non
         ) from None
 
     values, errors, warnings = _validate(data, path)
+    top, page, margins, timeline = values[""], values["page"], values["page.margins"], values["timeline"]
+    root = path.parent.resolve()
+    timeline_file: Path | None = (root / timeline["file"]).resolve()
+    if timeline_file is not None and not timeline_file.is_file():
+        given = _table(data, "timeline")
+        if isinstance(given, dict) and "file" in given:
+            errors.append(
+                ConfigError(
+                    f"'{timeline['file']}' not found (looked for {timeline_file})",
+                    file=path,
+                    key="timeline.file",
+                    hint="check the path; it is relative to booklet.toml. Leave the key out for no timeline",
+                )
+            )
+        timeline_file = None  # the default file is optional: no file, no timeline
     raise_all(errors)
     for warning in warnings:
         log.warning("%s", warning)
 
-    top, page, margins = values[""], values["page"], values["page.margins"]
-    root = path.parent.resolve()
     width, height = page["size"]
     name = top["name"] or _slug(root.name)
     return Config(
@@ -219,6 +258,9 @@ def load_config(project: Path, *, brand: Path | None = None, out_dir: Path | Non
         templates_dir=(root / top["templates_dir"]).resolve(),
         out_dir=Path(out_dir).resolve() if out_dir else (root / top["out_dir"]).resolve(),
         page=PageConfig(width=width, height=height, bleed=page["bleed"], margins=Margins(**margins)),
+        timeline=TimelineConfig(
+            file=timeline_file, after=timeline["after"], gutter=timeline["gutter"], handout_size=timeline["handout_size"]
+        ),
         warnings=tuple(warnings),
     )
 

@@ -119,6 +119,13 @@ def publication_context(config: Any, brand: Any, sections: list[Any]) -> dict[st
         "dividers": brand.section_dividers,
         "page": config.page,
         "running_title": config.title,
+        # The timeline, when the build places one: its data, its spreads, the section they follow, a filler page.
+        "timeline": None,
+        "spreads": (),
+        "timeline_at": None,
+        "timeline_filler": False,
+        "timeline_marks": False,
+        "gutter": config.timeline.gutter,
     }
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -19,14 +20,16 @@ from booklet import layout, timeline_layout, typeset
 from booklet.brand import Brand, load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
-from booklet.errors import BookletError, ConfigError, TemplateError, display_path, raise_all
+from booklet.errors import BookletError, ConfigError, ContentError, TemplateError, display_path, raise_all
 from booklet.output import write_atomic
 from booklet.preflight import Finding, check_output, summary
-from booklet.sandbox import SandboxFetcher
+from booklet.sandbox import SandboxFetcher, cache_url
 from booklet.timeline import Timeline, check_placement, load_timeline
 from booklet.units import MM_PER_UNIT
 
 log = logging.getLogger(__name__)
+
+CACHE = ".cache"  # below the output folder: processed images and CMYK copies of vector art
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class Project:
     env: jinja2.Environment
     context: dict[str, Any]
     fetcher: SandboxFetcher
+    cache: Path
+    # What one edition computes and another reuses (the timeline's placement, the screen edition's bytes).
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,17 +68,21 @@ class Edition:
     pages: int
     name: str = "print"
     html: str | None = None
+    cmyk: bool = False
 
 
-def build(
-    project: Path, *, out_dir: Path | None = None, brand: Path | None = None, editions: Sequence[str] = ("print",)
-) -> list[BuildResult]:
-    """Build the publication's editions in ``project``; nothing is written unless every phase of every edition succeeds."""
+def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = None, editions: Sequence[str] = ()) -> list[BuildResult]:
+    """Build the publication's editions in ``project`` (the config's when none are named).
+
+    Nothing is written unless every phase of every edition succeeds.
+    """
     started = time.perf_counter()
-    makers = editions_to_make(editions)
+    if editions:
+        editions_to_make(editions)  # an unknown name is an error before anything is read
 
     # 1. Load the config and the brand.
     config = load_config(project, brand=brand, out_dir=out_dir)
+    makers = editions_to_make(editions or config.editions)
     log.info("Loaded %s (brand %s)", config.path.name, display_path(config.brand))
     the_brand = load_brand(config.brand)
 
@@ -91,11 +101,18 @@ def build(
         context=layout.publication_context(config, the_brand, sections),
         # Served: the project, booklet's own layouts, and the brand's folder and the very files it names
         # (a brand chosen with --brand may keep its fonts beside it rather than in the project).
-        fetcher=SandboxFetcher([config.root, layout.BUILTIN, the_brand.path.parent, *the_brand.files()]),
+        fetcher=SandboxFetcher(
+            [config.root, layout.BUILTIN, the_brand.path.parent, *the_brand.files(), config.print.profile], cache=config.out_dir / CACHE
+        ),
+        cache=config.out_dir / CACHE,
     )
 
     # 4-6. Make each edition: render the HTML, typeset, post-process into PDF bytes.
-    made = [make(pub) for make in makers]
+    made = []
+    for make in makers:
+        edition = make(pub)
+        log.info("Made the %s edition: %d pages, %s", edition.name, edition.pages, _size(len(edition.pdf)))
+        made.append(edition)
 
     # 7. Write, atomically.
     results = []
@@ -109,7 +126,9 @@ def build(
     for edition in made:
         if edition.html is None:
             continue
-        findings = check_output(edition.path, brand=the_brand, sections=sections, html=edition.html, edition=edition.name)
+        findings = check_output(
+            edition.path, brand=the_brand, sections=sections, html=edition.html, edition=edition.name, expect_cmyk=edition.cmyk
+        )
         if findings:
             log.warning("Preflight of the %s edition: %s; run `booklet preflight` for the report", edition.name, summary(findings))
         else:
@@ -142,12 +161,100 @@ def _read_content(config: Config, brand: Brand) -> tuple[list[Section], Timeline
 # ---- Editions ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Look:
+    """How an edition renders the booklet: bleed, colour, PDF flavour and image resolution."""
+
+    name: str
+    bleed: bool
+    cmyk: bool
+    variant: str | None
+    max_ppi: float
+
+
+PRINT = Look("print", bleed=True, cmyk=True, variant="pdf/x-4", max_ppi=300)
+SCREEN = Look("screen", bleed=False, cmyk=False, variant="pdf/ua-1", max_ppi=150)
+
+
 def print_edition(pub: Project) -> Edition:
-    """The booklet for the press: full bleed, the timeline's spreads in place, padded to a multiple of four."""
+    """For the press: PDF/X-4 in CMYK through the output profile, full bleed, TrimBox and BleedBox."""
+    return _booklet(pub, PRINT)
+
+
+def screen_edition(pub: Project) -> Edition:
+    """To e-mail and read on screen: sRGB, no bleed, images at 150 ppi, tagged (PDF/UA-1)."""
+    if "screen" not in pub.memo:
+        pub.memo["screen"] = _booklet(pub, SCREEN)
+    return pub.memo["screen"]
+
+
+def handout_edition(pub: Project) -> Edition:
+    """For an office printer: the screen edition imposed 2-up for duplex, fold and staple."""
+    from booklet.impose import impose
+
+    settings = pub.config.handout
+    screen = screen_edition(pub)
+    imposed = impose(screen.pdf, sheet=settings.sheet, duplex=settings.duplex, creep_mm=settings.creep, pad="before-last")
+    if imposed.scale != 1:
+        log.info("Handout: pages scaled to %.0f%% to fit the %s sheet", imposed.scale * 100, settings.sheet.upper())
+    return Edition(pub.config.out_dir / f"{pub.config.name}-handout.pdf", imposed.pdf, imposed.sheets * 2, name="handout")
+
+
+def _booklet(pub: Project, look: Look) -> Edition:
+    """The booklet in one look: the timeline's spreads in place, images made for the look, padded to a multiple of four."""
     config, env = pub.config, pub.env
+    context = dict(_booklet_context(pub))
+    if not look.bleed:
+        context["page"] = replace(config.page, bleed=0.0)
+    to_cmyk = None
+    if look.cmyk:
+        profile = _profile(pub)
+        to_cmyk = pub.brand.cmyk_css(profile)
+        context["color_profile"] = config.print.profile.as_uri()
+    context["color"] = to_cmyk
+
+    html = layout.publication_html(env, context, templates_dir=config.templates_dir)
+    if look.cmyk:
+        html = _vector_art_in_cmyk(pub, html)
+    log.info("Typesetting the %s edition...", look.name)
+    document = _typeset(pub, html)
+    if pub.timeline is not None:
+        document, html = _make_spreads_face(pub, context, document, html)
+        if look.cmyk:
+            html = _vector_art_in_cmyk(pub, html)
+    resampled = _raster_images(pub, html, document, look)
+    if resampled != html:
+        html = resampled
+        document = _typeset(pub, html)
+
+    # Pad to a multiple of four before the back cover, then make the PDF bytes.
+    missing = typeset.padding_needed(len(document.pages))
+    if missing:
+        log.info("Adding %d blank page(s) before the back cover for a multiple of 4", missing)
+        padding_html = layout.publication_html(
+            env, {**context, "count": missing}, templates_dir=config.templates_dir, template="blank.html"
+        )
+        padding = typeset.render(padding_html, base=config.root, fetcher=pub.fetcher)
+        document = typeset.pad_before_last(document, padding, missing)
+    pdf = typeset.write_pdf(
+        document,
+        identity=_identity(html, pub.fetcher) + look.name.encode(),
+        variant=look.variant,
+        describe=functools.partial(_source_of, pub=pub),
+    )
+    if look.cmyk and config.print.marks:
+        pdf = typeset.add_crop_marks(pdf, bleed=config.page.bleed)
+    path = config.out_dir / f"{config.name}-{look.name}.pdf"
+    return Edition(path, pdf, len(document.pages), name=look.name, html=html, cmyk=look.cmyk)
+
+
+def _booklet_context(pub: Project) -> dict[str, Any]:
+    """The templates' context with the timeline placed; worked out once and shared by every look."""
+    if "context" in pub.memo:
+        return pub.memo["context"]
     context = pub.context
     if pub.timeline is not None:
-        spreads = timeline_layout.plan_spreads(pub.timeline, _geometry(config), _measurer(pub))
+        spreads = timeline_layout.plan_spreads(pub.timeline, _geometry(pub.config), _measurer(pub))
         placement = _place_spreads(pub, len(spreads))
         log.info(
             "Timeline: %d spread(s) from page %d, after %s%s",
@@ -163,24 +270,94 @@ def print_edition(pub: Project) -> Edition:
             "timeline_at": placement.after,
             "timeline_filler": placement.filler,
         }
+    pub.memo["context"] = context
+    return context
 
-    html = layout.publication_html(env, context, templates_dir=config.templates_dir)
-    log.info("Typesetting...")
-    document = _typeset(pub, html)
-    if pub.timeline is not None:
-        document, html = _make_spreads_face(pub, context, document, html)
 
-    # Pad to a multiple of four before the back cover, then make the PDF bytes.
-    missing = typeset.padding_needed(len(document.pages))
-    if missing:
-        log.info("Adding %d blank page(s) before the back cover for a multiple of 4", missing)
-        padding_html = layout.publication_html(
-            env, {**context, "count": missing}, templates_dir=config.templates_dir, template="blank.html"
-        )
-        padding = typeset.render(padding_html, base=config.root, fetcher=pub.fetcher)
-        document = typeset.pad_before_last(document, padding, missing)
-    pdf = typeset.write_pdf(document, identity=_identity(html, pub.fetcher), describe=functools.partial(_source_of, pub=pub))
-    return Edition(config.out_dir / f"{config.name}-print.pdf", pdf, len(document.pages), name="print", html=html)
+def _profile(pub: Project) -> Any:
+    if "profile" not in pub.memo:
+        from booklet.images import CmykProfile
+
+        pub.memo["profile"] = CmykProfile(pub.config.print.profile, intent=pub.config.print.intent)
+    return pub.memo["profile"]
+
+
+_IMG = re.compile(r"""<img\b[^>]*>""", re.IGNORECASE)
+_SRC = re.compile(r"""\bsrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+
+
+def _vector_art_in_cmyk(pub: Project, html: str) -> str:
+    """Point every SVG image at a copy whose colours are device-cmyk(), so vector art stays vector and CMYK."""
+    from booklet.images import svg_to_cmyk
+
+    profile = _profile(pub)
+    converter = pub.brand.cmyk_css(profile)
+
+    def cmyk(hex_color: str) -> tuple[float, float, float, float]:
+        inner = converter(hex_color).removeprefix("device-cmyk(").removesuffix(")")
+        c, m, y, k = (float(v) for v in inner.split())
+        return c, m, y, k
+
+    def convert(match: re.Match[str]) -> str:
+        tag = match[0]
+        src = _SRC.search(tag)
+        if not src or not src[2].lower().endswith(".svg") or not src[2].startswith("file:"):
+            return tag
+        source = Path(unquote(urlsplit(src[2]).path))
+        text = source.read_text(encoding="utf-8")
+        digest = hashlib.sha256(text.encode() + profile.digest.encode() + repr(sorted(pub.brand.cmyk.items())).encode()).hexdigest()[:24]
+        target = pub.cache / "svg" / f"{source.stem}-{digest}.svg"
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, svg_to_cmyk(text, cmyk).encode("utf-8"))
+        return tag.replace(src[2], cache_url(f"svg/{target.name}"), 1)
+
+    return _IMG.sub(convert, html)
+
+
+def _raster_images(pub: Project, html: str, document: Document, look: Look) -> str:
+    """Resample each raster image for the size it is placed at (and make it CMYK for print); the HTML that uses them."""
+    from booklet.images import ImagePolicy, process
+
+    placed: dict[str, tuple[float, float]] = {}
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is None or element.tag != "img" or not hasattr(box, "replacement"):
+                continue
+            src = element.get("src") or ""
+            if not src.startswith("file:") or src.lower().endswith(".svg"):
+                continue
+            width, height = box.width * MM_PER_UNIT["px"], box.height * MM_PER_UNIT["px"]
+            old = placed.get(src, (0.0, 0.0))
+            placed[src] = (max(old[0], width), max(old[1], height))
+    if not placed:
+        return html
+    policy = ImagePolicy(max_ppi=look.max_ppi, cmyk=look.cmyk)
+    profile = _profile(pub) if look.cmyk else None
+    done: dict[str, tuple[str, float]] = {}
+    for src, size in placed.items():
+        source = Path(unquote(urlsplit(src).path))
+        try:
+            result = process(source, placed_mm=size, policy=policy, cache=pub.cache / "images", profile=profile)
+        except BookletError as exc:
+            raise ContentError(f"{exc.message} ({display_path(source)})", file=Path(_source_of(src, pub)), hint=exc.hint) from None
+        done[src] = (cache_url(f"images/{result.path.name}"), result.dpi)
+
+    def swap(match: re.Match[str]) -> str:
+        tag = match[0]
+        src = _SRC.search(tag)
+        if not src or src[2] not in done:
+            return tag
+        new, dpi = done[src[2]]
+        tag = tag.replace(src[2], new, 1)
+        # Keep the intrinsic size the image had, whatever its new pixel count.
+        resolution = f"image-resolution: {dpi:g}dpi; "
+        if re.search(r"\bstyle\s*=\s*\"", tag):
+            return re.sub(r'(\bstyle\s*=\s*")', lambda m: m[1] + resolution, tag, count=1)
+        return tag.replace("<img", f'<img style="{resolution.strip()}"', 1)
+
+    return _IMG.sub(swap, html)
 
 
 def timeline_edition(pub: Project) -> Edition:
@@ -215,9 +392,11 @@ def timeline_edition(pub: Project) -> Edition:
     return Edition(config.out_dir / f"{config.name}-timeline.pdf", pdf, len(document.pages), name="timeline")
 
 
-# The editions `booklet build --edition NAME` makes (print when none is named), each from the checked project.
+# The editions `booklet build --edition NAME` makes (the config's `editions` when none is named).
 EDITIONS: dict[str, Callable[[Project], Edition]] = {
     "print": print_edition,
+    "screen": screen_edition,
+    "handout": handout_edition,
     "timeline": timeline_edition,
 }
 
@@ -325,7 +504,7 @@ def _typeset(pub: Project, html: str) -> Document:
 def _identity(html: str, fetcher: SandboxFetcher) -> bytes:
     """A digest of everything the PDF is made from: the HTML and every file it pulled in."""
     digest = hashlib.sha256(html.encode("utf-8"))
-    for path in sorted(fetcher.fetched):
+    for path in sorted(fetcher.fetched, key=lambda p: p.name):
         digest.update(path.read_bytes())
     return digest.digest()
 
@@ -353,7 +532,7 @@ def preflight(
         raise BookletError(f"{_shown(target)} does not exist", hint="build it first with `booklet build`")
     env = layout.environment(config.templates_dir)
     html = layout.publication_html(env, layout.publication_context(config, the_brand, sections), templates_dir=config.templates_dir)
-    return target, check_output(target, brand=the_brand, sections=sections, html=html, edition=edition)
+    return target, check_output(target, brand=the_brand, sections=sections, html=html, edition=edition, expect_cmyk=edition == "print")
 
 
 def _shown(path: Path) -> str:

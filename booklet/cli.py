@@ -115,14 +115,15 @@ def main() -> None:
     "editions",
     multiple=True,
     metavar="NAME",
-    help="An edition to make; repeat for several [default: print]. print: the booklet; timeline: the timeline handout.",
+    help="An edition to make; repeat for several [default: the config's editions]. print: PDF/X-4 for the press; "
+    "screen: light, tagged, to e-mail; handout: imposed for an office printer; timeline: the timeline on one sheet.",
 )
 @common_options
 def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[str, ...]) -> None:
     """Build the publication's PDFs."""
     from booklet.builder import build as run_build
 
-    run_build(project, out_dir=out, brand=brand, editions=editions or ("print",))
+    run_build(project, out_dir=out, brand=brand, editions=editions)
 
 
 @main.command()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from booklet import data as data_files
 from booklet.errors import BookletError, ConfigError, raise_all
 from booklet.units import parse_length, parse_page_size
 
@@ -75,6 +76,36 @@ def _language(value: Any) -> str:
     return value
 
 
+EDITIONS = ("print", "screen", "handout", "timeline")
+
+
+def _editions(value: Any) -> tuple[str, ...]:
+    names = _strings(value)
+    unknown = [name for name in names if name not in EDITIONS]
+    if unknown or not names:
+        raise ValueError(f"a list of editions from {', '.join(EDITIONS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _intent(value: Any) -> str:
+    intents = ("relative-colorimetric", "perceptual", "saturation", "absolute-colorimetric")
+    if value not in intents:
+        raise ValueError(f"one of {', '.join(intents)}")
+    return value
+
+
+def _handout_sheet(value: Any) -> str:
+    if not isinstance(value, str) or value.lower() not in ("a4", "letter"):
+        raise ValueError('"a4" or "letter"')
+    return value.lower()
+
+
+def _duplex(value: Any) -> str:
+    if value not in ("short", "long"):
+        raise ValueError('"short" or "long"')
+    return value
+
+
 def _length(value: Any) -> float:
     return parse_length(value)
 
@@ -114,6 +145,7 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "content_dir": Option("Folder of the Markdown sections.", "content", _string),
         "templates_dir": Option("Folder of layout overrides.", "templates", _string),
         "out_dir": Option("Folder the PDFs are written to.", "build", _string),
+        "editions": Option("Editions `booklet build` makes: print, screen, handout, timeline.", ("print",), _editions),
     },
     "page": {
         "size": Option('Trim size: A5, A4, Letter... or two lengths such as "148mm 210mm".', "A5", parse_page_size),
@@ -124,6 +156,16 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "top": Option("Margin at the head.", 17.0, _nonnegative_length),
         "outer": Option("Margin at the fore-edge.", 20.0, _nonnegative_length),
         "bottom": Option("Margin at the foot (the largest).", 24.0, _nonnegative_length),
+    },
+    "print": {
+        "profile": Option("CMYK output profile (ICC) of the print edition; by default booklet's FOGRA39 (coated paper).", None, _string),
+        "intent": Option("Rendering intent for converting colours to the profile.", "relative-colorimetric", _intent),
+        "marks": Option("Crop marks outside the bleed; many printers want none.", False, _boolean),
+    },
+    "handout": {
+        "sheet": Option("Sheet the handout is imposed on, landscape: a4 or letter.", "a4", _handout_sheet),
+        "duplex": Option("How the office printer turns the sheet: short (edge) or long.", "short", _duplex),
+        "creep": Option("Creep compensation: how far the innermost sheet's pages move toward the fold.", 0.0, _nonnegative_length),
     },
     "timeline": {
         "file": Option("The timeline's data; when there is no such file there is no timeline.", "content/timeline.yaml", _string),
@@ -163,6 +205,24 @@ class TimelineConfig:
 
 
 @dataclass(frozen=True)
+class PrintConfig:
+    """[print]: the CMYK output profile, how colours go into it, and crop marks."""
+
+    profile: Path
+    intent: str
+    marks: bool
+
+
+@dataclass(frozen=True)
+class HandoutConfig:
+    """[handout]: the office-printer sheet, duplex flip and creep (mm)."""
+
+    sheet: str
+    duplex: str
+    creep: float
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated booklet.toml; lengths in millimetres, paths absolute."""
 
@@ -188,6 +248,9 @@ class Config:
     out_dir: Path
     page: PageConfig
     timeline: TimelineConfig
+    editions: tuple[str, ...] = ("print",)
+    print: PrintConfig | None = None
+    handout: HandoutConfig = HandoutConfig("a4", "short", 0.0)
     warnings: tuple[str, ...] = field(default=())
 
     def resolve(self, relative: str | Path) -> Path:
@@ -230,6 +293,17 @@ def load_config(project: Path, *, brand: Path | None = None, out_dir: Path | Non
                 )
             )
         timeline_file = None  # the default file is optional: no file, no timeline
+    printing = values["print"]
+    profile = (root / printing["profile"]).resolve() if printing["profile"] else data_files.icc_profile()
+    if printing["profile"] and not profile.is_file():
+        errors.append(
+            ConfigError(
+                f"'{printing['profile']}' not found (looked for {profile})",
+                file=path,
+                key="print.profile",
+                hint="point to your printer's CMYK profile (.icc), relative to booklet.toml, or leave the key out for FOGRA39",
+            )
+        )
     raise_all(errors)
     for warning in warnings:
         log.warning("%s", warning)
@@ -261,6 +335,9 @@ def load_config(project: Path, *, brand: Path | None = None, out_dir: Path | Non
         timeline=TimelineConfig(
             file=timeline_file, after=timeline["after"], gutter=timeline["gutter"], handout_size=timeline["handout_size"]
         ),
+        editions=top["editions"],
+        print=PrintConfig(profile=profile, intent=printing["intent"], marks=printing["marks"]),
+        handout=HandoutConfig(**values["handout"]),
         warnings=tuple(warnings),
     )
 

@@ -43,3 +43,11 @@ def fonts_dir() -> Path:
         if all((candidate / folder).is_dir() for folder, _ in BUNDLED_FONTS.values()):
             return candidate
     raise FileNotFoundError(f"booklet's bundled fonts are missing (looked in {PACKAGE / 'data' / 'fonts'}); reinstall booklet")
+
+
+def icc_profile() -> Path:
+    """booklet's default CMYK output profile (FOGRA39, coated paper), from the wheel or the checkout."""
+    for candidate in (PACKAGE / "data" / "icc", PACKAGE.parent / "assets" / "icc"):
+        if (candidate / "FOGRA39-booklet.icc").is_file():
+            return candidate / "FOGRA39-booklet.icc"
+    raise FileNotFoundError(f"booklet's CMYK profile is missing (looked in {PACKAGE / 'data' / 'icc'}); reinstall booklet")

@@ -126,6 +126,9 @@ def publication_context(config: Any, brand: Any, sections: list[Any]) -> dict[st
         "timeline_filler": False,
         "timeline_marks": False,
         "gutter": config.timeline.gutter,
+        # Set per edition: the CMYK profile and colour rewriter (print).
+        "color_profile": None,
+        "color": None,
     }
 
 
@@ -144,7 +147,7 @@ def publication_html(
     from markupsafe import Markup
 
     full = dict(context)
-    full["brand_css"] = Markup(context["brand"].css())
+    full["brand_css"] = Markup(context["brand"].css(color=context.get("color")))
     full["geometry_css"] = Markup(render(env, "geometry.css", context, templates_dir=templates_dir))
     full["stylesheets"] = stylesheets(templates_dir)
     return render(env, template, full, templates_dir=templates_dir)

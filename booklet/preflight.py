@@ -395,5 +395,14 @@ def check_output(pdf: Path, *, brand, sections: list, html: str, edition: str = 
     """Preflight a built edition with the rules its brand and edition imply."""
     families = {brand.base_family, brand.headings_family}
     faces = [face.path for face in brand.fonts if face.family in families]
-    rules = Rules(edition=edition, expect_cmyk=expect_cmyk, fonts=frozenset(families), multiple_of=4 if edition == "print" else 1)
+    printed = edition == "print"
+    # Resolution and page count are press rules; the screen edition is downsampled to 150 ppi on purpose.
+    rules = Rules(
+        edition=edition,
+        expect_cmyk=expect_cmyk,
+        fonts=frozenset(families),
+        multiple_of=4 if printed else 1,
+        min_ppi=200.0 if printed else 0.0,
+        good_ppi=300.0 if printed else 0.0,
+    )
     return run_preflight(pdf, sections=sections, html=html, rules=rules, glyph_fonts=font_coverage(faces) if faces else None)

@@ -21,18 +21,37 @@ class RefusedResource(FatalURLFetchingError):
         super().__init__(f"{reason}: {url}")
 
 
-class SandboxFetcher(URLFetcher):
-    """Fetch only local files below ``roots`` (after resolving symlinks and ``..``) and data: URIs."""
+CACHE_SCHEME = "booklet-cache"
 
-    def __init__(self, roots: list[Path]):
-        super().__init__(allowed_protocols={"file", "data"}, fail_on_errors=True)
+
+def cache_url(relative: str) -> str:
+    """The URL of a file in the build cache: the same whichever folder the cache is in."""
+    return f"{CACHE_SCHEME}:/{relative}"
+
+
+class SandboxFetcher(URLFetcher):
+    """Fetch only local files below ``roots`` (after resolving symlinks and ``..``) and data: URIs.
+
+    ``booklet-cache:/PATH`` URLs name files in ``cache``; they keep the build's HTML, and so
+    the PDF, free of where the output folder happens to be.
+    """
+
+    def __init__(self, roots: list[Path], *, cache: Path | None = None):
+        super().__init__(allowed_protocols={"file", "data", CACHE_SCHEME}, fail_on_errors=True)
         self.roots = [root.resolve() for root in roots]
+        self.cache = cache.resolve() if cache is not None else None
         self.fetched: set[Path] = set()
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
             return super().fetch(url, headers)
+        if scheme == CACHE_SCHEME and self.cache is not None:
+            path = (self.cache / unquote(urlsplit(url).path).lstrip("/")).resolve()
+            if not path.is_relative_to(self.cache) or not path.is_file():
+                raise RefusedResource(url, "it is not a file of the build cache")
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), headers={"Content-Type": content_type}, status=200)
         if scheme != "file":
             raise RefusedResource(url, f"{scheme or 'relative'}: references are not allowed, only files inside the project and data: URIs")
         path = Path(unquote(urlsplit(url).path)).resolve()

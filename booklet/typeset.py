@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,9 +51,67 @@ def padding_needed(pages: int, multiple: int = 4) -> int:
 
 def write_pdf(document: Document, *, identity: bytes, variant: str | None = None, describe: Callable[[str], str] | None = None) -> bytes:
     """PDF bytes with a stable /ID derived from ``identity``, so equal inputs give equal files."""
-    identifier = hashlib.sha256(identity).hexdigest()[:32].encode("ascii")
+    digest = hashlib.sha256(identity).hexdigest()
+    identifier = digest[:32].encode("ascii")
     options: dict[str, object] = {"pdf_identifier": identifier}
     if variant:
         options["pdf_variant"] = variant
+        # PDF/X and PDF/UA want an sRGB or CMYK intent, tags, metadata; WeasyPrint adds them for the variant.
     with refusals(describe):
-        return document.write_pdf(**options)
+        return document.write_pdf(finisher=functools.partial(_stable_document_id, digest=digest), **options)
+
+
+_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-fA-F-]+")
+
+
+def _stable_document_id(document: Document, pdf: object, *, digest: str) -> None:
+    """Replace the random XMP DocumentID WeasyPrint writes with one derived from the inputs."""
+    reference = pdf.catalog.get("Metadata")  # type: ignore[attr-defined]
+    if reference is None:
+        return
+    stable = f"xmp.did:{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}".encode()
+    for obj in pdf.objects:  # type: ignore[attr-defined]
+        if getattr(obj, "reference", None) == reference and hasattr(obj, "stream"):
+            obj.stream = [_DOCUMENT_ID.sub(stable, part if isinstance(part, bytes) else str(part).encode()) for part in obj.stream]
+
+
+MARK_LENGTH = 5.0  # mm of each crop mark
+MARK_GAP = 1.0  # mm between the bleed's edge and a mark
+
+
+def add_crop_marks(pdf: bytes, *, bleed: float) -> bytes:
+    """Widen each page beyond its bleed and draw crop marks there, clear of the artwork.
+
+    WeasyPrint's own ``marks`` are drawn inside the bleed, over the background; printers
+    want them outside it. Lengths in millimetres.
+    """
+    import io
+
+    import pypdf
+    from pypdf.generic import ArrayObject, ContentStream, FloatObject, NameObject
+
+    pt = 72 / 25.4
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    writer = pypdf.PdfWriter(clone_from=reader)
+    start, end = (bleed + MARK_GAP) * pt, (bleed + MARK_GAP + MARK_LENGTH) * pt
+    for page in writer.pages:
+        x0, y0, x1, y1 = (float(v) for v in page.trimbox)
+        box = ArrayObject(FloatObject(round(v, 4)) for v in (x0 - end - pt, y0 - end - pt, x1 + end + pt, y1 + end + pt))
+        page[NameObject("/MediaBox")] = box
+        if "/CropBox" in page:
+            page[NameObject("/CropBox")] = box
+        lines = []
+        for x, y, sx, sy in ((x0, y0, -1, -1), (x1, y0, 1, -1), (x0, y1, -1, 1), (x1, y1, 1, 1)):
+            lines.append(f"{x + sx * start:.3f} {y:.3f} m {x + sx * end:.3f} {y:.3f} l S")
+            lines.append(f"{x:.3f} {y + sy * start:.3f} m {x:.3f} {y + sy * end:.3f} l S")
+        # Registration colour (all four inks), a hairline; the page's own drawing is kept in q/Q.
+        marks = ("\nQ\nq 1 1 1 1 K 0.25 w " + " ".join(lines) + " Q\n").encode("ascii")
+        contents = page.get_contents()
+        stream = ContentStream(None, writer)
+        stream.set_data(b"q\n" + (contents.get_data() if contents is not None else b"") + marks)
+        page.replace_contents(stream)
+    if "/ID" in reader.trailer:
+        writer._ID = reader.trailer["/ID"]  # keep the stable identifier WeasyPrint wrote
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

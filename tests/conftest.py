@@ -26,14 +26,21 @@ def sample_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_screen(sample_pdf: Path) -> Path:
+    """The sample's screen edition (sRGB, no bleed), built with the print edition."""
+    return sample_pdf.with_name("russia-pakistan-75-screen.pdf")
+
+
+@pytest.fixture(scope="session")
 def institutional_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same sample booklet built with the institutional brand, chosen with --brand."""
     out = tmp_path_factory.mktemp("institutional-build")
     brand = ROOT / "assets" / "brands" / "institutional" / "_brand.yml"
-    args = ["build", "--project", str(ROOT), "--out", str(out), "--brand", str(brand), "-q", "--strict"]
+    # The screen edition: its colours are the brand's sRGB, which tests sample as pixels.
+    args = ["build", "--project", str(ROOT), "--out", str(out), "--brand", str(brand), "-e", "screen", "-q", "--strict"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return out / "russia-pakistan-75-print.pdf"
+    return out / "russia-pakistan-75-screen.pdf"
 
 
 def run(*args: str) -> Result:

@@ -53,7 +53,8 @@ def families(pdf: Path) -> set[str]:
 # ---- The two shipped brands ------------------------------------------------------------
 
 
-def test_the_two_brands_give_visibly_different_covers(sample_pdf: Path, institutional_pdf: Path) -> None:
+def test_the_two_brands_give_visibly_different_covers(sample_screen: Path, institutional_pdf: Path) -> None:
+    sample_pdf = sample_screen  # sRGB, so the brand's colours can be compared as pixels
     anniversary = render_page(sample_pdf, 0, dpi=36)
     institutional = render_page(institutional_pdf, 0, dpi=36)
     w, h = anniversary.size
@@ -69,7 +70,8 @@ def test_the_two_brands_give_visibly_different_covers(sample_pdf: Path, institut
     assert close(render_page(institutional_pdf, len(page_texts(institutional_pdf)) - 1).getpixel((2, 2)), NAVY)
 
 
-def test_each_brand_puts_its_logo_on_the_cover_as_vector_art(sample_pdf: Path, institutional_pdf: Path) -> None:
+def test_each_brand_puts_its_logo_on_the_cover_as_vector_art(sample_screen: Path, institutional_pdf: Path) -> None:
+    sample_pdf = sample_screen  # sRGB, so shapes can be found by the brand's hex colours
     # The anniversary's reversed emblem: a white crescent about 43 mm across, centred on the page,
     # and the blue band under the numerals.
     crescents = [s for s in filled_shapes(sample_pdf, 0, "#FFFFFF") if s[2] > 35 and abs(s[0] + s[2] / 2 - 74) < 2]
@@ -94,7 +96,9 @@ def test_each_brand_embeds_its_own_typefaces(sample_pdf: Path, institutional_pdf
     assert "Set in EB Garamond and Noto Sans." in page_texts(institutional_pdf)[1]
 
 
-def test_section_numbers_take_the_brand_accent(sample_pdf: Path, institutional_pdf: Path) -> None:
+def test_section_numbers_take_the_brand_accent(sample_screen: Path, institutional_pdf: Path) -> None:
+    sample_pdf = sample_screen
+
     def number_colors(pdf: Path) -> set[str]:
         with pdfplumber.open(pdf) as doc:
             chars = [c for c in doc.pages[6].chars if c["size"] > 30]
@@ -158,8 +162,8 @@ def test_tags_and_cmyk_are_exposed_for_the_timeline_and_print_edition() -> None:
     assert dict(brand.tags) == {"diplomacy": GREEN, "economy": "#0039A6", "defense": "#D52B1E", "security": "#1A1A1A", "culture": "#1A1A1A"}
     css = brand.css()
     assert "--tag-economy: #0039A6;" in css and "--tag-economy-on: #FFFFFF;" in css
-    assert brand.cmyk["pakistan-green"] == (90.0, 35.0, 95.0, 45.0)
-    assert brand.cmyk_of("primary") == brand.cmyk_of(GREEN) == (90.0, 35.0, 95.0, 45.0)
+    assert brand.cmyk["pakistan-green"] == (85.0, 5.0, 95.0, 75.0)
+    assert brand.cmyk_of("primary") == brand.cmyk_of(GREEN) == (85.0, 5.0, 95.0, 75.0)
     assert brand.cmyk_of("#123456") is None
     with pytest.raises(TypeError):
         brand.cmyk["x"] = (0, 0, 0, 0)  # type: ignore[index]
@@ -285,12 +289,13 @@ def test_a_quarto_style_brand_with_only_google_fonts_falls_back_to_bundled_fonts
     ]
     pdf = project / "build" / "mini-print.pdf"
     assert families(pdf) == {"CharisSIL", "Inter"}
+    assert run("build", "-q", "--brand", "examples/_brand.yml", "-e", "screen").exit_code == 0
     assert all(font_names(pdf).values())
     brand = load_brand(target)
     assert brand.colors["accent"] == "#EE6331" and brand.colors["primary"] == "#447099"
     assert brand.link == "https://example.com/"
     assert brand.logo("large", dark=True).name == "pandas_mark_white.svg"
-    assert close(render_page(pdf, 0).getpixel((2, 2)), "#447099")
+    assert close(render_page(pdf.with_name("mini-screen.pdf"), 0).getpixel((2, 2)), "#447099")
 
 
 def test_brand_yml_logo_example_builds_unchanged(make_project) -> None:

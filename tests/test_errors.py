@@ -90,7 +90,7 @@ def test_every_problem_is_reported_at_once(make_project, monkeypatch: pytest.Mon
         "error: booklet.toml: title: must be a string in quotes, not 3",
         "booklet.toml: colour: unknown key",
         "  hint: known keys here: author, brand, content_dir, credits, date, description, "
-        "edition, imprint_note, keywords, language, name, out_dir, publisher, sections, subject, subtitle, templates_dir, title",
+        "edition, editions, imprint_note, keywords, language, name, out_dir, publisher, sections, subject, subtitle, templates_dir, title",
         "booklet.toml: page.bleed: must be a length such as 3mm, 0.125in or 9pt, not 'lots'",
     ]
 

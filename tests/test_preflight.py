@@ -131,8 +131,9 @@ def test_unembedded_font(tmp_path: Path) -> None:
     assert finding.page == 1
 
 
-def test_rgb_colour_in_a_cmyk_edition(sample_pdf: Path) -> None:
-    found = [f for f in run_preflight(sample_pdf, sections=[], rules=Rules(expect_cmyk=True)) if f.check == "colour"]
+def test_rgb_colour_in_a_cmyk_edition(sample_screen: Path) -> None:
+    # The screen edition is sRGB: checked as if it were for the press, it must be caught.
+    found = [f for f in run_preflight(sample_screen, sections=[], rules=Rules(expect_cmyk=True)) if f.check == "colour"]
     assert found and found[0].message == "page sets RGB colour; the print edition must be CMYK"
 
 

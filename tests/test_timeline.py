@@ -346,9 +346,9 @@ def test_no_timeline_file_means_no_timeline(make_project) -> None:
 
 
 def test_an_unknown_edition_is_an_error(make_project) -> None:
-    result = run("build", "--project", str(make_project()), "-q", "--edition", "screen")
+    result = run("build", "--project", str(make_project()), "-q", "--edition", "poster")
     assert result.exit_code == 1
-    assert result.output == "error: unknown edition 'screen'\n  hint: editions: print, timeline\n"
+    assert result.output == "error: unknown edition 'poster'\n  hint: editions: print, screen, handout, timeline\n"
 
 
 # ---- Bad data -----------------------------------------------------------------

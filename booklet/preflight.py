@@ -61,6 +61,9 @@ class Rules:
     multiple_of: int = 4
     expect_cmyk: bool = False
     fonts: frozenset[str] = frozenset()
+    headings_font: str = ""
+    base_font: str = ""
+    base_size: float = 10.0
 
 
 def run_preflight(
@@ -81,6 +84,8 @@ def run_preflight(
     with pdfplumber.open(pdf) as doc:
         for index, page in enumerate(doc.pages):
             findings += _check_page(page, index + 1, len(doc.pages), rules, source_map)
+            if rules.headings_font and 1 < index + 1 < len(doc.pages):
+                findings += _check_lone_heading(page, index + 1, rules, source_map)
     findings += _check_sections(sections, rules)
     if html is not None:
         findings += _check_links(html, sections)
@@ -292,6 +297,41 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
     return findings
 
 
+def _check_lone_heading(page, number: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
+    """A heading left as the last line of a text page, its text on the next page."""
+
+    def family(char) -> str:
+        return re.sub(r"^[A-Z]{6}\+", "", char["fontname"]).replace("-", "").replace(" ", "").lower()
+
+    heading = rules.headings_font.replace(" ", "").lower()
+    base = rules.base_font.replace(" ", "").lower()
+    chars = [c for c in page.chars if c["text"].strip()]
+    if not any(family(c).startswith(base) for c in chars):
+        return []  # not a text page: a divider, a filler
+    lines: dict[int, list] = {}
+    for char in chars:
+        lines.setdefault(round(char["top"]), []).append(char)
+    body = [top for top, line in sorted(lines.items()) if not "".join(c["text"] for c in line).strip().isdigit()]  # not the folio
+    if not body:
+        return []
+    last = lines[body[-1]]
+    trim = getattr(page, "trimbox", None) or page.bbox
+    low = body[-1] > trim[1] + (trim[3] - trim[1]) * 0.6
+    # A heading: set in the headings face and larger than the text (captions are smaller).
+    if low and all(family(c).startswith(heading) and c["size"] > rules.base_size + 0.5 for c in last):
+        text = page.crop((trim[0], body[-1] - 1, trim[2], body[-1] + max(c["size"] for c in last))).extract_text().strip()
+        return [
+            Finding(
+                "warning",
+                "lone-heading",
+                f"heading '{text}' is the last line of the page, apart from its text",
+                source_map.source_of(number),
+                number,
+            )
+        ]
+    return []
+
+
 def _check_sections(sections: list, rules: Rules) -> list[Finding]:
     findings = []
     for section in sections:
@@ -404,5 +444,8 @@ def check_output(pdf: Path, *, brand, sections: list, html: str, edition: str = 
         multiple_of=4 if printed else 1,
         min_ppi=200.0 if printed else 0.0,
         good_ppi=300.0 if printed else 0.0,
+        headings_font=brand.headings_family,
+        base_font=brand.base_family,
+        base_size=brand.base_size,
     )
     return run_preflight(pdf, sections=sections, html=html, rules=rules, glyph_fonts=font_coverage(faces) if faces else None)

@@ -169,3 +169,16 @@ def _pdf_with_standard_font() -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def test_heading_left_alone_at_the_foot_of_a_page(make_project) -> None:
+    project = make_project(
+        {
+            "content/01-one.md": "---\ntitle: One\n---\n\nSome text before.\n\n## A late heading\n",
+            "templates/low.css": ".body h2 { margin-top: 55mm; }\n",
+        }
+    )
+    result = build_and_check(project)
+    [finding] = [f for f in findings(result) if f["check"] == "lone-heading"]
+    assert finding["message"] == "heading 'A late heading' is the last line of the page, apart from its text"
+    assert finding["source"].endswith("content/01-one.md") and finding["page"] == 5

@@ -90,25 +90,30 @@ def main() -> None:
     """Build print publications from Markdown, Jinja2 layouts and a brand file."""
 
 
+def _project_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--project, --out and --brand, as `booklet build` takes them."""
+    func = click.option(
+        "--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A brand.yml file to use instead of the config's."
+    )(func)
+    func = click.option(
+        "--out",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Output folder [default: the config's out_dir, build/].",
+    )(func)
+    return click.option(
+        "--project",
+        "-p",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        show_default=True,
+        help="The project folder (holding booklet.toml).",
+    )(func)
+
+
 @main.command()
-@click.option(
-    "--project",
-    "-p",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="The project folder (holding booklet.toml).",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder [default: the config's out_dir, build/].",
-)
-@click.option(
-    "--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A brand.yml file to use instead of the config's."
-)
+@_project_options
 @click.option(
     "--edition",
     "-e",
@@ -127,30 +132,16 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
 
 
 @main.command()
-@click.option(
-    "--project",
-    "-p",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="The project folder (holding booklet.toml).",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder of the built PDFs [default: the config's out_dir].",
-)
+@_project_options
 @click.option("--edition", "-e", default="print", show_default=True, help="Which built edition to check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON, for tools.")
 @common_options
-def preflight(project: Path, out: Path | None, edition: str, as_json: bool) -> None:
+def preflight(project: Path, out: Path | None, brand: Path | None, edition: str, as_json: bool) -> None:
     """Check the built PDF as a printer would; exit 1 on errors (with --strict, on warnings too)."""
     from booklet import preflight as checks
     from booklet.builder import preflight as run_preflight
 
-    target, findings = run_preflight(project, out_dir=out, edition=edition)
+    target, findings = run_preflight(project, out_dir=out, brand=brand, edition=edition)
     if as_json:
         click.echo(checks.as_json(findings))
     else:
@@ -227,28 +218,6 @@ def impose(source: Path, target: Path, sheet: str, duplex: str, creep: float, pa
         f"{result.scale:.3f}".rstrip("0").rstrip("."),
         result.padded,
     )
-
-
-def _project_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--project, --out and --brand, as `booklet build` takes them."""
-    func = click.option(
-        "--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A brand.yml file to use instead of the config's."
-    )(func)
-    func = click.option(
-        "--out",
-        "-o",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Output folder [default: the config's out_dir, build/].",
-    )(func)
-    return click.option(
-        "--project",
-        "-p",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=".",
-        show_default=True,
-        help="The project folder (holding booklet.toml).",
-    )(func)
 
 
 @main.command()

@@ -253,10 +253,6 @@ class Config:
     handout: HandoutConfig = HandoutConfig("a4", "short", 0.0)
     warnings: tuple[str, ...] = field(default=())
 
-    def resolve(self, relative: str | Path) -> Path:
-        """Resolve a path written in the config against the config's folder."""
-        return (self.root / relative).resolve()
-
 
 def load_config(project: Path, *, brand: Path | None = None, out_dir: Path | None = None) -> Config:
     """Read and validate ``project/booklet.toml``; every problem is reported at once."""

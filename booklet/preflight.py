@@ -11,10 +11,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from booklet.errors import display_path
+from booklet.units import PT_PER_MM
 
 log = logging.getLogger(__name__)
-
-PT_PER_MM = 72 / 25.4
 
 
 @dataclass(frozen=True)

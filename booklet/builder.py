@@ -21,6 +21,7 @@ from booklet.brand import Brand, load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
 from booklet.errors import BookletError, ConfigError, ContentError, TemplateError, display_path, raise_all
+from booklet.limits import check_file_size, deadline
 from booklet.output import write_atomic
 from booklet.preflight import Finding, check_output, summary
 from booklet.sandbox import SandboxFetcher, cache_url
@@ -108,11 +109,19 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
     )
 
     # 4-6. Make each edition: render the HTML, typeset, post-process into PDF bytes.
+    # Untrusted content can make the typesetter run for hours; the limit stops it before anything is written.
     made = []
-    for make in makers:
-        edition = make(pub)
-        log.info("Made the %s edition: %d pages, %s", edition.name, edition.pages, _size(len(edition.pdf)))
-        made.append(edition)
+    with deadline(
+        config.limits.timeout,
+        what="making the editions",
+        file=config.path,
+        key="limits.timeout",
+        hint=f"raise it in {config.path.name}, in seconds: [limits] timeout = {max(600, round(config.limits.timeout * 2))}",
+    ):
+        for make in makers:
+            edition = make(pub)
+            log.info("Made the %s edition: %d pages, %s", edition.name, edition.pages, _size(len(edition.pdf)))
+            made.append(edition)
 
     # 7. Write, atomically.
     results = []
@@ -146,6 +155,8 @@ def _read_content(config: Config, brand: Brand) -> tuple[list[Section], Timeline
     except BookletError as exc:
         errors.append(exc)
     try:
+        if config.timeline.file is not None:
+            check_file_size(config.timeline.file, limit=config.limits.file_size, config=config.path, kind="timeline file")
         timeline = load_timeline(config.timeline.file, brand.colors, brand.tags)
     except BookletError as exc:
         errors.append(exc)

@@ -124,6 +124,19 @@ def _landscape_sheet(value: Any) -> tuple[float, float]:
     return height, width
 
 
+def _seconds(value: Any) -> float:
+    # bool is an int to Python, but `timeout = true` is a mistake, not one second.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+        raise ValueError("a number of seconds above zero, such as 300")
+    return float(value)
+
+
+def _megabytes(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+        raise ValueError("a number of megabytes above zero, such as 2")
+    return float(value)
+
+
 # Each table of booklet.toml, key by key. Paths are resolved against the config's folder.
 SCHEMA: dict[str, dict[str, Option]] = {
     "": {
@@ -175,6 +188,10 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "gutter": Option("No event text within this distance of the fold.", 10.0, _nonnegative_length),
         "handout_size": Option('Sheet of the timeline handout (--edition timeline), landscape: "A4" or "A3".', "A4", _landscape_sheet),
     },
+    "limits": {
+        "timeout": Option("Seconds the build may spend making the editions before it stops with an error.", 300, _seconds),
+        "file_size": Option("Largest Markdown section or timeline file booklet reads, in megabytes.", 1, _megabytes),
+    },
 }
 
 
@@ -223,6 +240,14 @@ class HandoutConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """[limits]: how long making the editions may take (s), and the largest content file (MB)."""
+
+    timeout: float
+    file_size: float
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated booklet.toml; lengths in millimetres, paths absolute."""
 
@@ -251,6 +276,7 @@ class Config:
     editions: tuple[str, ...] = ("print",)
     print: PrintConfig | None = None
     handout: HandoutConfig = HandoutConfig("a4", "short", 0.0)
+    limits: LimitsConfig = LimitsConfig(300.0, 1.0)
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -334,6 +360,7 @@ def load_config(project: Path, *, brand: Path | None = None, out_dir: Path | Non
         editions=top["editions"],
         print=PrintConfig(profile=profile, intent=printing["intent"], marks=printing["marks"]),
         handout=HandoutConfig(**values["handout"]),
+        limits=LimitsConfig(**values["limits"]),
         warnings=tuple(warnings),
     )
 

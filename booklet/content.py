@@ -14,9 +14,12 @@ import markdown
 import yaml
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
+from PIL import Image
 
 from booklet.config import Config
 from booklet.errors import BookletError, ContentError, raise_all
+from booklet.images import oversized
+from booklet.limits import check_file_size
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,10 @@ FRONT_MATTER_KEYS = {
 }
 RTL_LANGUAGES = {"ar", "ur", "fa", "he", "ps", "sd", "ug", "yi"}
 MARKDOWN_EXTENSIONS = ["footnotes", "tables", "attr_list", "abbr", "smarty", "def_list", "md_in_html", "sane_lists"]
+# Elements within elements in one section: a list 20 levels deep is 40 (ul, li, ul, li...).
+# The typesetter lays nested boxes out recursively, in time that grows steeply with depth, and
+# a list 100 levels deep exhausts Python's recursion limit; real text stays far below this.
+MAX_NESTING = 40
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 
 
@@ -97,6 +104,7 @@ def read_sections(config: Config) -> list[Section]:
     number = 0
     for path in section_files(config):
         try:
+            check_file_size(path, limit=config.limits.file_size, config=config.path)
             meta, body, body_line = split_front_matter(path)
             check_front_matter(meta, path)
             numbered = meta.get("numbered", True)
@@ -173,6 +181,13 @@ def check_front_matter(meta: dict[str, Any], path: Path) -> None:
 
 def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, number: int | None, config: Config) -> Section:
     html = markdown_to_html(body)
+    depth = nesting_depth(html)
+    if depth > MAX_NESTING:
+        raise ContentError(
+            f"is nested {depth} levels deep (lists, quotes or HTML elements within each other); booklet typesets at most {MAX_NESTING}",
+            file=path,
+            hint="flatten the deepest lists or quotes: a printed list is hard to follow beyond three or four levels",
+        )
     html, images = _resolve_images(html, path, body, body_line, config)
     lang = meta.get("lang") or config.language
     direction = meta.get("dir") or ("rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr")
@@ -195,6 +210,39 @@ def markdown_to_html(text: str) -> str:
     """Render Markdown with the extensions booklet supports (a fresh parser per call)."""
     md = markdown.Markdown(extensions=[*MARKDOWN_EXTENSIONS, FigureExtension()], output_format="html")
     return md.convert(text)
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def nesting_depth(html: str) -> int:
+    """How deeply elements nest in an HTML fragment, as the typesetter will see it."""
+    # A quick count first: it can only overstate the depth (an unclosed tag stays open), so
+    # the exact parse, which is slow on long sections, is needed only when it is over the limit.
+    stack: list[str] = []
+    deepest = 0
+    for match in _TAG.finditer(html):
+        closing, name, selfclosing = match[1], match[2].lower(), match[3]
+        if closing:
+            if name in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(name) :]
+        elif name not in _VOID and not selfclosing:
+            stack.append(name)
+            deepest = max(deepest, len(stack))
+    if deepest <= MAX_NESTING:
+        return deepest
+
+    import tinyhtml5  # WeasyPrint's own HTML parser, so the depth is the one it will lay out
+
+    body = tinyhtml5.parse(html).find("{http://www.w3.org/1999/xhtml}body")
+    deepest = 0
+    elements = [(child, 1) for child in body] if body is not None else []
+    while elements:  # not recursive: the input may be deeper than Python's recursion limit
+        element, depth = elements.pop()
+        deepest = max(deepest, depth)
+        elements.extend((child, depth + 1) for child in element)
+    return deepest
 
 
 def _resolve_images(html: str, path: Path, body: str, body_line: int, config: Config) -> tuple[str, list[Path]]:
@@ -224,6 +272,18 @@ def _resolve_images(html: str, path: Path, body: str, body_line: int, config: Co
                     file=path,
                     line=_line_of(body, src, body_line),
                     hint="check the path; it is relative to this Markdown file",
+                )
+            )
+            return match[0]
+        pixels = oversized(target)
+        if pixels is not None:
+            # Caught here, from the header alone, before the typesetter would decode it whole.
+            errors.append(
+                ContentError(
+                    f"image '{src}' has {pixels:,} pixels, over the limit of {Image.MAX_IMAGE_PIXELS:,} that is safe to decode",
+                    file=path,
+                    line=_line_of(body, src, body_line),
+                    hint="scale it down to at most a few thousand pixels a side",
                 )
             )
             return match[0]

@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -135,6 +136,28 @@ def process(
     temp.write_bytes(buffer.getvalue())
     temp.replace(target)
     return Processed(target, dpi=dpi, pixels=image.size)
+
+
+def oversized(path: Path) -> int | None:
+    """The pixel count of the image at ``path`` if it is over Pillow's decompression-bomb limit, else None.
+
+    Only the header is read, so a file claiming 30,000 pixels a side costs nothing to check;
+    a file Pillow cannot identify (SVG, say) is left to the image pipeline.
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    if not limit:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                pixels = image.width * image.height
+        except Image.DecompressionBombError as exc:
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            return int(found[1]) if found else limit + 1
+        except (OSError, SyntaxError, ValueError):
+            return None
+    return pixels if pixels > limit else None
 
 
 def _dpi_from_name(path: Path) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from booklet import data
+from booklet import data, yamlfile
 from booklet.errors import BookletError, BrandError, display_path, raise_all
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ def load_brand(path: Path) -> Brand:
     if not path.is_file():
         raise BrandError("brand file not found", file=path, hint="set 'brand' in booklet.toml to your _brand.yml, or pass --brand PATH")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamlfile.load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise BrandError(f"is not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=mark.line + 1 if mark else None) from None

@@ -16,6 +16,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from PIL import Image
 
+from booklet import yamlfile
 from booklet.config import Config
 from booklet.errors import BookletError, ContentError, raise_all
 from booklet.images import oversized
@@ -134,7 +135,7 @@ def split_front_matter(path: Path) -> tuple[dict[str, Any], str, int]:
     else:
         raise ContentError("front matter is not closed", file=path, line=1, hint="add a '---' line after the front matter")
     try:
-        meta = yaml.safe_load("".join(lines[1:end]))
+        meta = yamlfile.load("".join(lines[1:end]))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2

@@ -155,9 +155,11 @@ class Brand:
             f"  --cover-keyline: {mix(cover.foreground, cover.background, 0.6)};",
             f"  --back-background: {self.colors['primary']};",
             f"  --back-foreground: {self.colors['on-primary']};",
-            f'  --font-base: "{self.base_family}";',
-            f'  --font-headings: "{self.headings_family}";',
-            f'  --font-mono: "{self.mono_family}";',
+            # The script fonts follow the brand's, so a character the brand cannot draw comes from a shipped font, not the machine's.
+            f"  --font-base: {_families(self.base_family)};",
+            f"  --font-headings: {_families(self.headings_family)};",
+            f"  --font-mono: {_families(self.mono_family)};",
+            f'  --font-urdu: "Noto Nastaliq Urdu", "{self.base_family}";',
             f"  --font-base-size: {self.base_size:g}pt;",
             f"  --leading: {self.leading:g}pt;",
             f"  --font-headings-weight: {self.headings_weight};",
@@ -177,6 +179,11 @@ class Brand:
             return f"device-cmyk({c:.4g} {m:.4g} {y:.4g} {k:.4g})"
 
         return convert
+
+
+def _families(family: str) -> str:
+    names = dict.fromkeys((family, *data.SCRIPT_FONTS))
+    return ", ".join(f'"{name}"' for name in names)
 
 
 # ---- Colour arithmetic --------------------------------------------------------------
@@ -473,6 +480,10 @@ def _typography(parsed: Any, path: Path, errors: list[BookletError]) -> tuple[li
     for family in dict.fromkeys((base, headings, mono)):
         if family not in available and family in data.BUNDLED_FONTS:
             folder, files = data.BUNDLED_FONTS[family]
+            root = data.fonts_dir() / folder
+            fonts += [FontFace(family=family, path=root / name, weight=weight, style=style) for name, weight, style in files]
+    for family, (folder, files) in data.SCRIPT_FONTS.items():
+        if family not in available:
             root = data.fonts_dir() / folder
             fonts += [FontFace(family=family, path=root / name, weight=weight, style=style) for name, weight, style in files]
     return fonts, base, headings, mono

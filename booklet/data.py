@@ -33,6 +33,19 @@ BUNDLED_FONTS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
 }
 
 
+# Families for scripts the brand's fonts do not cover, always declared after the brand's own:
+# a fallback for any character the brand lacks, and the face of text marked lang="ur".
+SCRIPT_FONTS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
+    "Noto Nastaliq Urdu": (
+        "noto-nastaliq-urdu",
+        (
+            ("NotoNastaliqUrdu-Regular.ttf", "400", "normal"),
+            ("NotoNastaliqUrdu-Bold.ttf", "700", "normal"),
+        ),
+    ),
+}
+
+
 def fonts_dir() -> Path:
     """The folder holding the bundled font families.
 
@@ -40,7 +53,7 @@ def fonts_dir() -> Path:
     wheel build); a checkout has them once only, in the repository's assets/fonts.
     """
     for candidate in (PACKAGE / "data" / "fonts", PACKAGE.parent / "assets" / "fonts"):
-        if all((candidate / folder).is_dir() for folder, _ in BUNDLED_FONTS.values()):
+        if all((candidate / folder).is_dir() for folder, _ in [*BUNDLED_FONTS.values(), *SCRIPT_FONTS.values()]):
             return candidate
     raise FileNotFoundError(f"booklet's bundled fonts are missing (looked in {PACKAGE / 'data' / 'fonts'}); reinstall booklet")
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from booklet.data import SCRIPT_FONTS
 from booklet.errors import display_path
 from booklet.units import PT_PER_MM
 
@@ -432,7 +433,8 @@ def font_coverage(paths: list[Path]) -> dict[str, set[int]]:
 
 def check_output(pdf: Path, *, brand, sections: list, html: str, edition: str = "print", expect_cmyk: bool = False) -> list[Finding]:
     """Preflight a built edition with the rules its brand and edition imply."""
-    families = {brand.base_family, brand.headings_family}
+    # The script fonts booklet declares after the brand's are as good as the brand's own.
+    families = {brand.base_family, brand.headings_family, *SCRIPT_FONTS}
     faces = [face.path for face in brand.fonts if face.family in families]
     printed = edition == "print"
     # Resolution and page count are press rules; the screen edition is downsampled to 150 ppi on purpose.

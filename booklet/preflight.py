@@ -272,7 +272,8 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
         pixels = image.get("srcsize") or (0, 0)
         if width_in <= 0 or height_in <= 0 or not pixels[0]:
             continue
-        ppi = min(pixels[0] / width_in, pixels[1] / height_in)
+        # Rounded as shown: an image resampled to exactly 300 ppi measures 299.9 once placed.
+        ppi = round(min(pixels[0] / width_in, pixels[1] / height_in))
         if ppi < rules.min_ppi:
             findings.append(
                 Finding(

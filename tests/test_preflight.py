@@ -48,9 +48,11 @@ def test_missing_alt_text_is_a_warning_for_print(make_project) -> None:
     assert finding == {
         "severity": "warning",
         "check": "alt-text",
-        "message": "image 'big.png' has no alt text; screen readers cannot describe it. Write ![what it shows](...)",
+        "message": "image 'big.png' has no alt text; screen readers cannot describe it",
         "source": finding["source"],
         "page": None,
+        "line": 7,
+        "hint": "say what the image shows between the brackets: ![what it shows](big.png)",
     }
     assert finding["source"].endswith("content/02-two.md")
     assert result.exit_code == 0
@@ -98,6 +100,31 @@ def test_broken_internal_link(make_project) -> None:
     [finding] = [f for f in findings(result) if f["check"] == "broken-link"]
     assert finding["message"] == "link to '#map-of-routes' goes nowhere: no element has that id"
     assert finding["source"].endswith("content/01-one.md")
+
+
+def test_links_to_missing_files(make_project) -> None:
+    project = make_project(
+        {
+            "content/02-two.md": """\
+                ---
+                title: Two
+                ---
+
+                The plan is in [the annex](files/annex.pdf), the old one in [the archive](../../archive/plan.pdf),
+                and the [current one](plans/current.pdf).
+
+                See [our site](https://example.org) or [write to us](mailto:office@example.org).
+                """,
+            "content/plans/current.pdf": "%PDF-1.4 stand-in\n",
+        }
+    )
+    result = build_and_check(project)
+    found = [(f["source"], f["line"], f["message"]) for f in findings(result) if f["check"] == "broken-link"]
+    assert found == [
+        ("project/content/02-two.md", 5, "the link 'files/annex.pdf' points to a file that does not exist"),
+        ("project/content/02-two.md", 5, "the link '../../archive/plan.pdf' points outside the project folder"),
+    ]
+    assert result.exit_code == 1
 
 
 def test_empty_section(make_project) -> None:

@@ -383,7 +383,7 @@ def _check_lone_heading(page, number: int, rules: Rules, source_map: SourceMap) 
                 f"heading '{text}' is the last line of the page, apart from its text",
                 source_map.source_of(number),
                 number,
-                hint="shorten the text before it, or start it on the next page: a line '{: style=\"break-before: page\" }' under the heading",
+                hint='shorten the text before it, or start it on the next page: end the heading line with {: style="break-before: page" }',
             )
         ]
     return []

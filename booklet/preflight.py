@@ -9,6 +9,7 @@ import re
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from booklet.data import SCRIPT_FONTS
 from booklet.errors import display_path
@@ -19,17 +20,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: how bad, which check, what and where (source file and page)."""
+    """One problem: how bad, which check, what, where (source file, line, page) and how to fix it."""
 
     severity: str
     check: str
     message: str
     source: str | None = None
     page: int | None = None
+    line: int | None = None
+    hint: str | None = None
 
-    def line(self) -> str:
-        where = " ".join(filter(None, [self.source, f"page {self.page}" if self.page else None]))
-        return f"{self.severity:<7} {self.check:<16} {where + ': ' if where else ''}{self.message}"
+    def where(self) -> str:
+        place = " ".join(filter(None, [self.source, f"line {self.line}" if self.line else None]))
+        return ", ".join(filter(None, [place, f"page {self.page}" if self.page else None]))
+
+    def text(self) -> str:
+        where = self.where()
+        first = f"{self.severity:<7} {self.check:<16} {where + ': ' if where else ''}{self.message}"
+        return first + (f"\n{'':<25}fix: {self.hint}" if self.hint else "")
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,9 @@ class SourceMap:
         if page == self.pages:
             return "the back cover (layouts)"
         return current
+
+    def first_page(self, source: str) -> int | None:
+        return next((start for start, name in self.starts if name == source), None)
 
 
 @dataclass(frozen=True)
@@ -76,21 +87,27 @@ def run_preflight(
     reader = pypdf.PdfReader(pdf)
     source_map = _source_map(reader, sections)
     findings: list[Finding] = []
+    pages_text: list[str] = []
+    page_fonts: list[set[str]] = []
+    page_findings: list[Finding] = []
+    with pdfplumber.open(pdf) as doc:
+        for index, page in enumerate(doc.pages):
+            pages_text.append("".join(char["text"] for char in page.chars))
+            page_fonts.append({_font_name(char["fontname"]) for char in page.chars})
+            page_findings += _check_page(page, index + 1, len(doc.pages), rules, source_map)
+            if rules.headings_font and 1 < index + 1 < len(doc.pages):
+                page_findings += _check_lone_heading(page, index + 1, rules, source_map)
     findings += _check_page_count(reader, rules)
-    findings += _check_fonts(reader, rules, source_map)
+    findings += _check_fonts(reader, rules, source_map, page_fonts)
     findings += _check_boxes(reader)
     if rules.expect_cmyk:
         findings += _check_colour(reader, source_map)
-    with pdfplumber.open(pdf) as doc:
-        for index, page in enumerate(doc.pages):
-            findings += _check_page(page, index + 1, len(doc.pages), rules, source_map)
-            if rules.headings_font and 1 < index + 1 < len(doc.pages):
-                findings += _check_lone_heading(page, index + 1, rules, source_map)
-    findings += _check_sections(sections, rules)
+    findings += page_findings
+    findings += _check_sections(sections, rules, source_map)
     if html is not None:
         findings += _check_links(html, sections)
     if glyph_fonts:
-        findings += _check_glyphs(sections, glyph_fonts)
+        findings += _check_glyphs(sections, glyph_fonts, pages_text)
     return findings
 
 
@@ -105,10 +122,16 @@ def summary(findings: list[Finding]) -> str:
 
 
 def report(findings: list[Finding], *, pdf: Path, pages: int, edition: str) -> str:
-    """A plain-words report, one finding a line, errors first."""
+    """A plain-words report: errors first, then warnings, each in page order with how to fix it."""
     lines = [f"Preflight of {display_path(pdf)} ({edition} edition, {pages} pages): {summary(findings)}"]
-    for finding in sorted(findings, key=lambda f: (f.severity != "error", f.page or 0)):
-        lines.append("  " + finding.line())
+    for severity, heading in (("error", "Errors: the printer would reject the file"), ("warning", "Warnings: worth fixing")):
+        found = [f for f in findings if f.severity == severity]
+        if not found:
+            continue
+        lines += ["", heading]
+        # By file, then line and page: the content files are numbered, so this is reading order.
+        for finding in sorted(found, key=lambda f: (f.source or "", f.line or 0, f.page or 0)):
+            lines += ["  " + text for text in finding.text().splitlines()]
     return "\n".join(lines)
 
 
@@ -126,24 +149,31 @@ def _check_page_count(reader, rules: Rules) -> list[Finding]:
             Finding(
                 "error",
                 "page-count",
-                f"{count} pages is not a multiple of {rules.multiple_of}; a saddle-stitched booklet needs one (add or remove {-count % rules.multiple_of} or {count % rules.multiple_of} pages)",
+                f"{count} pages is not a multiple of {rules.multiple_of}; a saddle-stitched booklet is printed {rules.multiple_of} pages to a sheet",
                 "booklet.toml",
+                hint=f"add {-count % rules.multiple_of} page(s) or remove {count % rules.multiple_of}; `booklet build` pads before the back cover, so build the file again with it",
             )
         ]
     return []
 
 
-def _check_fonts(reader, rules: Rules, source_map: SourceMap) -> list[Finding]:
+def _font_name(name: str) -> str:
+    return re.sub(r"^[A-Z]{6}\+", "", name.lstrip("/"))
+
+
+def _check_fonts(reader, rules: Rules, source_map: SourceMap, page_fonts: list[set[str]] | None = None) -> list[Finding]:
     findings = []
     seen: set[str] = set()
-    for index, page in enumerate(reader.pages):
+    for resource_index, page in enumerate(reader.pages):
         resources = page.get("/Resources") or {}
         for font in (resources.get("/Font") or {}).values():
             font = font.get_object()
-            name = re.sub(r"^[A-Z]{6}\+", "", str(font.get("/BaseFont", "?")).lstrip("/"))
+            name = _font_name(str(font.get("/BaseFont", "?")))
             if name in seen:
                 continue
             seen.add(name)
+            # Pages may share one resource list: name the first page whose text is set in the font.
+            index = next((i for i, names in enumerate(page_fonts or []) if name in names), resource_index)
             descriptor = font.get("/FontDescriptor")
             if descriptor is None and "/DescendantFonts" in font:
                 descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
@@ -156,6 +186,7 @@ def _check_fonts(reader, rules: Rules, source_map: SourceMap) -> list[Finding]:
                         f"font '{name}' is not embedded; the printer would substitute it",
                         source_map.source_of(index + 1),
                         index + 1,
+                        hint="use only the fonts the brand names, from font files in the project; build the file again with `booklet build`",
                     )
                 )
             family = name.split("-")[0].replace(" ", "").lower()
@@ -170,6 +201,7 @@ def _check_fonts(reader, rules: Rules, source_map: SourceMap) -> list[Finding]:
                         f"font '{name}' is not one of the brand's ({', '.join(sorted(rules.fonts))}); some characters fell back to a font of this machine",
                         source_map.source_of(index + 1),
                         index + 1,
+                        hint="see the missing-glyph findings for the characters; add a font that has them to the brand, or write them another way",
                     )
                 )
     return findings
@@ -179,7 +211,16 @@ def _check_boxes(reader) -> list[Finding]:
     findings = []
     for index, page in enumerate(reader.pages):
         if "/TrimBox" not in page:
-            findings.append(Finding("error", "trim-box", "page has no TrimBox; the printer cannot tell where to cut", None, index + 1))
+            findings.append(
+                Finding(
+                    "error",
+                    "trim-box",
+                    "page has no TrimBox; the printer cannot tell where to cut",
+                    None,
+                    index + 1,
+                    hint="make the print edition with `booklet build`, which marks the trim and the bleed on every page",
+                )
+            )
     return findings
 
 
@@ -200,7 +241,12 @@ def _check_colour(reader, source_map: SourceMap) -> list[Finding]:
         if _RGB_OPERATOR.search(data) or b"/DeviceRGB" in data:
             findings.append(
                 Finding(
-                    "error", "colour", "page sets RGB colour; the print edition must be CMYK", source_map.source_of(index + 1), index + 1
+                    "error",
+                    "colour",
+                    "page sets RGB colour; the print edition must be CMYK",
+                    source_map.source_of(index + 1),
+                    index + 1,
+                    hint="in templates and stylesheets use the brand's colours (var(--brand-primary) and the others), which print as CMYK, not #hex or rgb() values",
                 )
             )
         if rgb_images:
@@ -211,6 +257,7 @@ def _check_colour(reader, source_map: SourceMap) -> list[Finding]:
                     f"RGB image(s) {', '.join(rgb_images)} left in the print edition",
                     source_map.source_of(index + 1),
                     index + 1,
+                    hint="`booklet build` makes every image file of the project CMYK; build the print edition again with it",
                 )
             )
     return findings
@@ -245,6 +292,7 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
                 f"{outside} character(s) lie outside the trimmed page: content overflows its box and is clipped or pushed off",
                 source,
                 number,
+                hint="break up the long word, link or table on that page, or give its box more room",
             )
         )
     if near_trim:
@@ -255,6 +303,7 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
                 f"{near_trim} character(s) closer than {rules.safe_margin:g} mm to the trim; they may be cut off",
                 source,
                 number,
+                hint=f"keep text at least {rules.safe_margin:g} mm inside the page edge: check [page.margins] in booklet.toml and negative margins or positions in templates/*.css",
             )
         )
     if near_fold:
@@ -265,6 +314,7 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
                 f"{near_fold} character(s) within {rules.gutter:g} mm of the fold; they may disappear into the binding",
                 source,
                 number,
+                hint="widen the inner margin ([page.margins] inner in booklet.toml) or move the text away from the fold",
             )
         )
     for image in page.images:
@@ -273,15 +323,21 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
         pixels = image.get("srcsize") or (0, 0)
         if width_in <= 0 or height_in <= 0 or not pixels[0]:
             continue
-        ppi = min(pixels[0] / width_in, pixels[1] / height_in)
+        # Rounded as shown: an image resampled to exactly 300 ppi measures 299.9 once placed.
+        ppi = round(min(pixels[0] / width_in, pixels[1] / height_in))
+        larger = (
+            f"use a larger original, at least {width_in * rules.good_ppi:.0f}×{height_in * rules.good_ppi:.0f} px for "
+            f"{rules.good_ppi:.0f} ppi at this size, or place the image smaller"
+        )
         if ppi < rules.min_ppi:
             findings.append(
                 Finding(
                     "error",
                     "image-resolution",
-                    f"an image is {ppi:.0f} ppi at its placed size ({pixels[0]}×{pixels[1]} px over {width_in * 25.4:.0f}×{height_in * 25.4:.0f} mm); printers reject under {rules.min_ppi:.0f} ppi. Supply a larger image or place it smaller",
+                    f"an image is {ppi:.0f} ppi at its placed size ({pixels[0]}×{pixels[1]} px over {width_in * 25.4:.0f}×{height_in * 25.4:.0f} mm); printers reject under {rules.min_ppi:.0f} ppi: it would print blurred",
                     source,
                     number,
+                    hint=larger,
                 )
             )
         elif ppi < rules.good_ppi:
@@ -289,9 +345,10 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
                 Finding(
                     "warning",
                     "image-resolution",
-                    f"an image is {ppi:.0f} ppi at its placed size; {rules.good_ppi:.0f} ppi is wanted for print",
+                    f"an image is {ppi:.0f} ppi at its placed size ({pixels[0]}×{pixels[1]} px over {width_in * 25.4:.0f}×{height_in * 25.4:.0f} mm); {rules.good_ppi:.0f} ppi is wanted for print",
                     source,
                     number,
+                    hint=larger,
                 )
             )
     return findings
@@ -327,41 +384,105 @@ def _check_lone_heading(page, number: int, rules: Rules, source_map: SourceMap) 
                 f"heading '{text}' is the last line of the page, apart from its text",
                 source_map.source_of(number),
                 number,
+                hint='shorten the text before it, or start it on the next page: end the heading line with {: style="break-before: page" }',
             )
         ]
     return []
 
 
-def _check_sections(sections: list, rules: Rules) -> list[Finding]:
+def _check_sections(sections: list, rules: Rules, source_map: SourceMap) -> list[Finding]:
     findings = []
     for section in sections:
         source = display_path(section.source)
         if not re.sub(r"<[^>]+>", "", section.html).strip():
-            findings.append(Finding("warning", "empty-section", f"section '{section.title}' has no text", source))
-        for alt in _images_without_alt(section.html):
+            findings.append(
+                Finding(
+                    "warning",
+                    "empty-section",
+                    f"section '{section.title}' has no text",
+                    source,
+                    source_map.first_page(source),
+                    _line_of(section, "title:"),
+                    hint="write the section's text below its front matter, or take the file out of content/",
+                )
+            )
+        for src in _images_without_alt(section.html):
             severity = "error" if rules.edition == "screen" else "warning"
+            name = Path(unquote(urlsplit(src).path)).name
             findings.append(
                 Finding(
                     severity,
                     "alt-text",
-                    f"image '{alt}' has no alt text; screen readers cannot describe it. Write ![what it shows](...)",
+                    f"image '{name}' has no alt text; screen readers cannot describe it",
                     source,
+                    line=_line_of(section, f"]({name}", name),
+                    hint=f"say what the image shows between the brackets: ![what it shows]({name})",
                 )
             )
     return findings
 
 
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
 def _check_links(html: str, sections: list) -> list[Finding]:
+    """Links to an id that no element has, and links to files that are not there."""
     parser = _Anchors()
     parser.feed(html)
     findings = []
     for href in sorted(parser.hrefs - parser.ids):
-        source = next((display_path(s.source) for s in sections if f'href="#{href}"' in s.html), None)
-        findings.append(Finding("error", "broken-link", f"link to '#{href}' goes nowhere: no element has that id", source))
+        section = next((s for s in sections if f'href="#{href}"' in s.html), None)
+        findings.append(
+            Finding(
+                "error",
+                "broken-link",
+                f"link to '#{href}' goes nowhere: no element has that id",
+                display_path(section.source) if section else None,
+                line=_line_of(section, f"(#{href}", f"#{href}") if section else None,
+                hint="link to an id that exists; give the target heading one with a line such as '## Routes {#map-of-routes}'",
+            )
+        )
+    for section in sections:
+        links = _Anchors()
+        links.feed(section.html)
+        for href in links.files:
+            # External addresses are the reader's to follow; a relative path, like an image's, is relative to the Markdown file.
+            if _SCHEME.match(href) and not href.lower().startswith("file:"):
+                continue
+            path = unquote(urlsplit(href).path)
+            if not path:
+                continue
+            project = _project_of(section.source)
+            if href.lower().startswith("file:"):
+                target = Path(path).resolve()
+            else:
+                target = ((project if path.startswith("/") else section.source.parent) / path.lstrip("/")).resolve()
+            if not target.is_relative_to(project):
+                problem, hint = (
+                    "points outside the project folder",
+                    "copy the file into the project and link to it with a path relative to this Markdown file, or link to a web address",
+                )
+            elif not target.exists():
+                problem, hint = (
+                    "points to a file that does not exist",
+                    "correct the path (it is relative to this Markdown file), add the file to the project, or remove the link",
+                )
+            else:
+                continue
+            findings.append(
+                Finding(
+                    "error",
+                    "broken-link",
+                    f"the link '{href}' {problem}",
+                    display_path(section.source),
+                    line=_line_of(section, f"]({href}", href),
+                    hint=hint,
+                )
+            )
     return findings
 
 
-def _check_glyphs(sections: list, fonts: dict[str, set[int]]) -> list[Finding]:
+def _check_glyphs(sections: list, fonts: dict[str, set[int]], pages_text: list[str] | None = None) -> list[Finding]:
     """Characters of the text that none of the brand's fonts can draw."""
     covered = set().union(*fonts.values()) if fonts else set()
     findings = []
@@ -370,22 +491,48 @@ def _check_glyphs(sections: list, fonts: dict[str, set[int]]) -> list[Finding]:
         missing = sorted({c for c in text if not c.isspace() and ord(c) >= 32 and ord(c) not in covered})
         if missing:
             shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing[:8])
+            page = next((number for number, chars in enumerate(pages_text or [], start=1) if missing[0] in chars), None)
             findings.append(
                 Finding(
                     "error",
                     "missing-glyph",
-                    f"the brand's fonts have no glyph for {shown}; they would print as boxes or in another font. Add a font that covers them",
+                    f"the brand's fonts have no glyph for {shown}; they would print as boxes or in another font",
                     display_path(section.source),
+                    page,
+                    _line_of(section, missing[0]),
+                    hint="add a font that has them to the brand (its fonts: list), or write the text another way",
                 )
             )
     return findings
 
 
+def _project_of(source: Path) -> Path:
+    """The project folder: the nearest one above ``source`` that holds booklet.toml."""
+    source = source.resolve()
+    return next((folder for folder in source.parents if (folder / "booklet.toml").is_file()), source.parent)
+
+
+def _line_of(section, *needles: str) -> int | None:
+    """The first line of the section's file holding a needle; the needles are tried in turn."""
+    try:
+        lines = section.source.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for needle in needles:
+        for number, line in enumerate(lines, start=1):
+            if needle in line:
+                return number
+    return None
+
+
 class _Anchors(HTMLParser):
+    """Ids, links to ids (``hrefs``) and other links (``files``, in order) of an HTML text."""
+
     def __init__(self) -> None:
         super().__init__()
         self.ids: set[str] = set()
         self.hrefs: set[str] = set()
+        self.files: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -396,6 +543,8 @@ class _Anchors(HTMLParser):
         href = values.get("href") or ""
         if href.startswith("#") and len(href) > 1:
             self.hrefs.add(href[1:])
+        elif tag == "a" and href and not href.startswith("#") and href not in self.files:
+            self.files.append(href)
 
 
 def _images_without_alt(html: str) -> list[str]:
@@ -404,7 +553,7 @@ def _images_without_alt(html: str) -> list[str]:
         alt = re.search(r"""\balt\s*=\s*(["'])(.*?)\1""", tag, re.DOTALL)
         if not alt or not alt[2].strip():
             src = re.search(r"""\bsrc\s*=\s*(["'])(.*?)\1""", tag, re.DOTALL)
-            missing.append(Path(src[2]).name if src else "?")
+            missing.append(src[2] if src else "?")
     return missing
 
 

@@ -34,6 +34,9 @@ class SandboxFetcher(URLFetcher):
 
     ``booklet-cache:/PATH`` URLs name files in ``cache``; they keep the build's HTML, and so
     the PDF, free of where the output folder happens to be.
+
+    ``substitutes`` maps a file URL to a file of the cache served in its place: how images
+    that stylesheets paint as backgrounds reach the edition processed, without rewriting CSS.
     """
 
     def __init__(self, roots: list[Path], *, cache: Path | None = None):
@@ -41,6 +44,7 @@ class SandboxFetcher(URLFetcher):
         self.roots = [root.resolve() for root in roots]
         self.cache = cache.resolve() if cache is not None else None
         self.fetched: set[Path] = set()
+        self.substitutes: dict[str, Path] = {}
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -60,5 +64,6 @@ class SandboxFetcher(URLFetcher):
         if not path.is_file():
             raise RefusedResource(url, "the file does not exist")
         self.fetched.add(path)
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), headers={"Content-Type": content_type}, status=200)
+        served = self.substitutes.get(url, path)
+        content_type = mimetypes.guess_type(served.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), served.read_bytes(), headers={"Content-Type": content_type}, status=200)

@@ -116,3 +116,58 @@ def test_a_profile_that_is_not_cmyk_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Exception) as caught:
         CmykProfile(srgb)
     assert "the ICC profile is RGB, not CMYK" in str(caught.value)
+
+
+def test_background_images_go_through_the_pipeline(make_project) -> None:
+    import subprocess
+
+    import pypdf
+
+    from conftest import run
+
+    project = make_project(
+        {
+            "booklet.toml": """\
+                name = "mini"
+                title = "Mini Booklet"
+                date = 2024-01-02
+                brand = "assets/brands/anniversary/_brand.yml"
+                editions = ["print", "screen"]
+                """,
+            "content/01-one.md": '---\ntitle: One\n---\n\nText.\n\n<div class="stamp"></div>\n',
+            # A photograph over the whole cover, and a stamp at its intrinsic size: 1200 px at 600 dpi is 2 inches.
+            "templates/photo.css": """\
+                .cover-art { display: none; }
+                .cover { background: url(cover-photo.jpg) center / cover no-repeat; }
+                .stamp { width: 80mm; height: 60mm; background: url(stamp.png) no-repeat; image-resolution: 600dpi; }
+                """,
+        }
+    )
+    picture(project / "templates" / "cover-photo.jpg", size=(3000, 4200), colour=(40, 90, 160))
+    picture(project / "templates" / "stamp.png", size=(1200, 800), colour=(20, 140, 60))
+    assert run("build", "--project", str(project), "-q").exit_code == 0
+
+    def listing(edition: str) -> list[tuple[str, int, int, int, int]]:
+        pdf = project / "build" / f"mini-{edition}.pdf"
+        out = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+        return [(row[5], int(row[3]), int(row[4]), int(row[12]), int(row[13])) for row in (line.split() for line in out.splitlines()[2:])]
+
+    # The photo covers the 154 × 216 mm cover with its bleed (a 5:7 photo, so its sides are cut);
+    # the stamp keeps its 2-inch size: 600 × 400 px at 300 ppi.
+    assert listing("print") == [("cmyk", 1822, 2551, 300, 300), ("cmyk", 600, 400, 300, 300)]
+    assert listing("screen") == [("rgb", 886, 1240, 150, 150), ("rgb", 300, 200, 150, 150)]
+
+    # Backgrounds are drawn inside groups and patterns: look through them all, each object once.
+    found: dict[int, str] = {}
+
+    def walk(resources) -> None:
+        for reference in [*((resources or {}).get("/XObject") or {}).values(), *((resources or {}).get("/Pattern") or {}).values()]:
+            if reference.idnum in found:
+                continue
+            obj = reference.get_object()
+            found[reference.idnum] = str(obj.get("/ColorSpace")) if obj.get("/Subtype") == "/Image" else ""
+            walk(obj.get("/Resources"))
+
+    for page in pypdf.PdfReader(project / "build" / "mini-print.pdf").pages:
+        walk(page.get("/Resources"))
+    assert sorted(space for space in found.values() if space) == ["/DeviceCMYK", "/DeviceCMYK"]

@@ -48,9 +48,11 @@ def test_missing_alt_text_is_a_warning_for_print(make_project) -> None:
     assert finding == {
         "severity": "warning",
         "check": "alt-text",
-        "message": "image 'big.png' has no alt text; screen readers cannot describe it. Write ![what it shows](...)",
+        "message": "image 'big.png' has no alt text; screen readers cannot describe it",
         "source": finding["source"],
         "page": None,
+        "line": 7,
+        "hint": "say what the image shows between the brackets: ![what it shows](big.png)",
     }
     assert finding["source"].endswith("content/02-two.md")
     assert result.exit_code == 0
@@ -98,6 +100,31 @@ def test_broken_internal_link(make_project) -> None:
     [finding] = [f for f in findings(result) if f["check"] == "broken-link"]
     assert finding["message"] == "link to '#map-of-routes' goes nowhere: no element has that id"
     assert finding["source"].endswith("content/01-one.md")
+
+
+def test_links_to_missing_files(make_project) -> None:
+    project = make_project(
+        {
+            "content/02-two.md": """\
+                ---
+                title: Two
+                ---
+
+                The plan is in [the annex](files/annex.pdf), the old one in [the archive](../../archive/plan.pdf),
+                and the [current one](plans/current.pdf).
+
+                See [our site](https://example.org) or [write to us](mailto:office@example.org).
+                """,
+            "content/plans/current.pdf": "%PDF-1.4 stand-in\n",
+        }
+    )
+    result = build_and_check(project)
+    found = [(f["source"], f["line"], f["message"]) for f in findings(result) if f["check"] == "broken-link"]
+    assert found == [
+        ("project/content/02-two.md", 5, "the link 'files/annex.pdf' points to a file that does not exist"),
+        ("project/content/02-two.md", 5, "the link '../../archive/plan.pdf' points outside the project folder"),
+    ]
+    assert result.exit_code == 1
 
 
 def test_empty_section(make_project) -> None:
@@ -182,3 +209,97 @@ def test_heading_left_alone_at_the_foot_of_a_page(make_project) -> None:
     [finding] = [f for f in findings(result) if f["check"] == "lone-heading"]
     assert finding["message"] == "heading 'A late heading' is the last line of the page, apart from its text"
     assert finding["source"].endswith("content/01-one.md") and finding["page"] == 5
+
+
+def test_a_project_a_printer_would_reject(make_project) -> None:
+    """A realistic bad project: every problem is reported in plain words at its file, line and page."""
+    project = make_project(
+        {
+            "booklet.toml": """\
+                name = "open-day"
+                title = "Open Day"
+                date = 2024-05-18
+                brand = "assets/brands/anniversary/_brand.yml"
+                editions = ["print"]
+                """,
+            "content/01-one.md": None,
+            "content/02-two.md": None,
+            "content/01-welcome.md": """\
+                ---
+                title: Welcome
+                ---
+
+                Welcome to the open day. The workshop opens at nine.
+
+                ![The workshop from the yard](yard.png){: style="width: 60mm" }
+
+                The plan of the site is in [the annex](files/annex.pdf), and the
+                [old map](../maps/old.png) shows it as it was; write to
+                [the office](mailto:office@example.org) or see [our site](https://example.org).
+                """,
+            "content/02-programme.md": """\
+                ---
+                title: Programme
+                ---
+
+                The programme is set out hour by hour.
+
+                ![](programme-chart.png)
+
+                The tea room serves ☕ all day.
+
+                Doors open at nine and close at five; the last tour of the workshop starts at four.
+                {: .wide }
+                """,
+            "content/03-notes.md": "---\ntitle: Notes\n---\n",
+            "templates/wide.css": ".body .wide { margin-right: -17mm; }\n",
+        }
+    )
+    Image.new("RGB", (120, 120), (180, 60, 40)).save(project / "content" / "yard.png")
+    Image.new("RGB", (1200, 800), (40, 90, 160)).save(project / "content" / "programme-chart.png")
+    assert run("build", "--project", str(project), "-q").exit_code == 0
+    result = run("preflight", "--project", str(project))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    # The fallback font is whichever font of this machine has the character: named, not predicted.
+    fallback = next(i for i, line in enumerate(lines) if "font-fallback" in line)
+    assert lines[fallback].startswith("  warning font-fallback    project/content/02-programme.md, page 7: font '")
+    assert lines[fallback].endswith("' is not one of the brand's (Charis SIL, Inter); some characters fell back to a font of this machine")
+    del lines[fallback : fallback + 2]
+    fix = " " * 27 + "fix: "
+    assert lines == [
+        "Preflight of project/build/open-day-print.pdf (print edition, 12 pages): 5 errors, 4 warnings",
+        "",
+        "Errors: the printer would reject the file",
+        "  error   image-resolution project/content/01-welcome.md, page 5: an image is 51 ppi at its placed size"
+        " (120×120 px over 60×60 mm); printers reject under 200 ppi: it would print blurred",
+        fix + "use a larger original, at least 709×709 px for 300 ppi at this size, or place the image smaller",
+        "  error   broken-link      project/content/01-welcome.md line 9: the link 'files/annex.pdf' points to a file that does not exist",
+        fix + "correct the path (it is relative to this Markdown file), add the file to the project, or remove the link",
+        "  error   broken-link      project/content/01-welcome.md line 10: the link '../maps/old.png' points to a file that does not exist",
+        fix + "correct the path (it is relative to this Markdown file), add the file to the project, or remove the link",
+        "  error   safe-area        project/content/02-programme.md, page 7: 2 character(s) closer than 5 mm to the trim; they may be cut off",
+        fix + "keep text at least 5 mm inside the page edge: check [page.margins] in booklet.toml"
+        " and negative margins or positions in templates/*.css",
+        "  error   missing-glyph    project/content/02-programme.md line 9, page 7: the brand's fonts have no glyph for '☕' (U+2615);"
+        " they would print as boxes or in another font",
+        fix + "add a font that has them to the brand (its fonts: list), or write the text another way",
+        "",
+        "Warnings: worth fixing",
+        "  warning image-resolution project/content/02-programme.md, page 7: an image is 270 ppi at its placed size"
+        " (1200×800 px over 113×75 mm); 300 ppi is wanted for print",
+        fix + "use a larger original, at least 1335×890 px for 300 ppi at this size, or place the image smaller",
+        "  warning alt-text         project/content/02-programme.md line 7: image 'programme-chart.png' has no alt text;"
+        " screen readers cannot describe it",
+        fix + "say what the image shows between the brackets: ![what it shows](programme-chart.png)",
+        "  warning empty-section    project/content/03-notes.md line 2, page 9: section 'Notes' has no text",
+        fix + "write the section's text below its front matter, or take the file out of content/",
+    ]
+    # Warnings alone pass, unless --strict: with the errors fixed, only the warnings are left.
+    (project / "content" / "01-welcome.md").write_text("---\ntitle: Welcome\n---\n\nWelcome to the open day.\n", encoding="utf-8")
+    (project / "content" / "02-programme.md").write_text(
+        "---\ntitle: Programme\n---\n\nThe programme.\n\n![](programme-chart.png)\n", encoding="utf-8"
+    )
+    assert run("build", "--project", str(project), "-q").exit_code == 0
+    assert run("preflight", "--project", str(project)).exit_code == 0
+    assert run("preflight", "--project", str(project), "--strict").exit_code == 1

@@ -9,11 +9,15 @@ import re
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from booklet.data import SCRIPT_FONTS
 from booklet.errors import display_path
 from booklet.units import PT_PER_MM
+
+if TYPE_CHECKING:
+    from booklet.pdftext import Char, Page
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +85,9 @@ def run_preflight(
     pdf: Path, *, sections: list, html: str | None = None, rules: Rules = Rules(), glyph_fonts: dict[str, set[int]] | None = None
 ) -> list[Finding]:
     """Every check, in the order a printer reads a report: file-wide first, then page by page."""
-    import pdfplumber
     import pypdf
+
+    from booklet.pdftext import Document
 
     reader = pypdf.PdfReader(pdf)
     source_map = _source_map(reader, sections)
@@ -90,13 +95,13 @@ def run_preflight(
     pages_text: list[str] = []
     page_fonts: list[set[str]] = []
     page_findings: list[Finding] = []
-    with pdfplumber.open(pdf) as doc:
-        for index, page in enumerate(doc.pages):
-            pages_text.append("".join(char["text"] for char in page.chars))
-            page_fonts.append({_font_name(char["fontname"]) for char in page.chars})
-            page_findings += _check_page(page, index + 1, len(doc.pages), rules, source_map)
-            if rules.headings_font and 1 < index + 1 < len(doc.pages):
-                page_findings += _check_lone_heading(page, index + 1, rules, source_map)
+    with Document(pdf) as doc:
+        for page in doc.pages():
+            pages_text.append(page.text)
+            page_fonts.append({_font_name(name) for name in page.fonts})
+            page_findings += _check_page(page, page.number, len(doc), rules, source_map)
+            if rules.headings_font and 1 < page.number < len(doc):
+                page_findings += _check_lone_heading(page, page.number, rules, source_map)
     findings += _check_page_count(reader, rules)
     findings += _check_fonts(reader, rules, source_map, page_fonts)
     findings += _check_boxes(reader)
@@ -266,23 +271,24 @@ def _check_colour(reader, source_map: SourceMap) -> list[Finding]:
 # ---- page checks -----------------------------------------------------------
 
 
-def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
+def _check_page(page: Page, number: int, pages: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
     findings: list[Finding] = []
-    trim = getattr(page, "trimbox", None) or page.bbox
-    x0, top, x1, bottom = trim
+    x0, top, x1, bottom = page.trim
     safe = rules.safe_margin * PT_PER_MM
     gutter = rules.gutter * PT_PER_MM
     verso = number % 2 == 0
+    folded = number not in (1, pages)
     source = source_map.source_of(number)
     near_trim = near_fold = outside = 0
-    for char in page.chars:
-        if not char["text"].strip():
-            continue
-        if char["x1"] < x0 or char["x0"] > x1 or char["bottom"] < top or char["top"] > bottom:
+    # Only characters this close to an edge can count, and only they are measured exactly.
+    inner, outer = (max(safe, gutter), safe) if folded else (safe, safe)
+    left, right = (outer, inner) if verso else (inner, outer)
+    for char in page.chars_near_edges(left, right, safe, safe):
+        if char.x1 < x0 or char.x0 > x1 or char.bottom < top or char.top > bottom:
             outside += 1
-        elif min(char["x0"] - x0, x1 - char["x1"], char["top"] - top, bottom - char["bottom"]) < safe:
+        elif min(char.x0 - x0, x1 - char.x1, char.top - top, bottom - char.bottom) < safe:
             near_trim += 1
-        elif number not in (1, pages) and ((verso and x1 - char["x1"] < gutter) or (not verso and char["x0"] - x0 < gutter)):
+        elif folded and ((verso and x1 - char.x1 < gutter) or (not verso and char.x0 - x0 < gutter)):
             near_fold += 1
     if outside:
         findings.append(
@@ -318,9 +324,9 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
             )
         )
     for image in page.images:
-        width_in = (image["x1"] - image["x0"]) / 72
-        height_in = (image["bottom"] - image["top"]) / 72
-        pixels = image.get("srcsize") or (0, 0)
+        width_in = (image.x1 - image.x0) / 72
+        height_in = (image.bottom - image.top) / 72
+        pixels = image.pixels
         if width_in <= 0 or height_in <= 0 or not pixels[0]:
             continue
         # Rounded as shown: an image resampled to exactly 300 ppi measures 299.9 once placed.
@@ -354,29 +360,36 @@ def _check_page(page, number: int, pages: int, rules: Rules, source_map: SourceM
     return findings
 
 
-def _check_lone_heading(page, number: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
+def _check_lone_heading(page: Page, number: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
     """A heading left as the last line of a text page, its text on the next page."""
 
-    def family(char) -> str:
-        return re.sub(r"^[A-Z]{6}\+", "", char["fontname"]).replace("-", "").replace(" ", "").lower()
+    def family(fontname: str) -> str:
+        return re.sub(r"^[A-Z]{6}\+", "", fontname).replace("-", "").replace(" ", "").lower()
 
     heading = rules.headings_font.replace(" ", "").lower()
     base = rules.base_font.replace(" ", "").lower()
-    chars = [c for c in page.chars if c["text"].strip()]
-    if not any(family(c).startswith(base) for c in chars):
+    if not any(family(name).startswith(base) for name in page.text_fonts):
         return []  # not a text page: a divider, a filler
-    lines: dict[int, list] = {}
-    for char in chars:
-        lines.setdefault(round(char["top"]), []).append(char)
-    body = [top for top, line in sorted(lines.items()) if not "".join(c["text"] for c in line).strip().isdigit()]  # not the folio
+
+    def folio(line: list[Char]) -> bool:
+        return "".join(c.text for c in line).strip().isdigit()
+
+    # Lines by the rounded top of their characters, read from the foot of the page up until the
+    # lowest line that is not the folio is whole: no character still to come can round to its top.
+    lines: dict[int, list[Char]] = {}
+    for highest_to_come, char in page.chars_from_the_bottom():
+        lines.setdefault(round(char.top), []).append(char)
+        if max(lines) > highest_to_come + 1 and any(not folio(line) for top, line in lines.items() if top > highest_to_come + 1):
+            break
+    body = sorted(top for top, line in lines.items() if not folio(line))
     if not body:
         return []
     last = lines[body[-1]]
-    trim = getattr(page, "trimbox", None) or page.bbox
+    trim = page.trim
     low = body[-1] > trim[1] + (trim[3] - trim[1]) * 0.6
     # A heading: set in the headings face and larger than the text (captions are smaller).
-    if low and all(family(c).startswith(heading) and c["size"] > rules.base_size + 0.5 for c in last):
-        text = page.crop((trim[0], body[-1] - 1, trim[2], body[-1] + max(c["size"] for c in last))).extract_text().strip()
+    if low and all(family(c.fontname).startswith(heading) and c.size > rules.base_size + 0.5 for c in last):
+        text = page.text_within(trim[0], body[-1] - 1, trim[2], body[-1] + max(c.size for c in last)).strip()
         return [
             Finding(
                 "warning",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,20 @@ def test_sample_is_clean(sample_pdf: Path) -> None:
     result = run("preflight", "--project", str(ROOT), "--out", str(sample_pdf.parent))
     assert result.exit_code == 0, result.output
     assert result.output.endswith("(print edition, 24 pages): clean\n")
+
+
+def test_preflight_does_not_need_pdfplumber(sample_pdf: Path) -> None:
+    # pdfplumber is a test dependency only; a clean install of booklet has no such package.
+    code = (
+        "import sys; sys.modules['pdfplumber'] = None\n"
+        "from booklet.cli import main\n"
+        f"main(['preflight', '--project', {str(ROOT)!r}, '--out', {str(sample_pdf.parent)!r}])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.endswith("(print edition, 24 pages): clean\n")
+    assert "pdfplumber" not in result.stderr
 
 
 def test_low_resolution_image_is_an_error_at_its_source(make_project) -> None:

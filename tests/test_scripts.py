@@ -90,13 +90,14 @@ def test_urdu_is_set_in_the_shipped_nastaliq(built) -> None:
 
 def test_urdu_text_round_trips_right_to_left(built) -> None:
     # Nastaliq draws some letter pairs as one glyph, which PDF text extraction gives back as one
-    # of the letters; so compare letters as a multiset, and the order of words, not the string.
+    # of the letters (which one depends on where the glyph was first used in that font's subset);
+    # so compare the letters found with the source's, and the order of words, not the string.
     with pdfplumber.open(built[0]) as pdf:
         page = page_with(pdf, "An English paragraph.")
         words = [w for w in page.extract_words() if arabic(w["text"])]
     found = Counter(arabic("".join(w["text"] for w in words)))
     wanted = Counter(arabic(URDU))
-    assert not found - wanted, f"letters that are not in the source: {found - wanted}"
+    assert set(found) <= set(wanted), f"letters that are not in the source: {set(found) - set(wanted)}"
     assert sum(found.values()) >= 0.7 * sum(wanted.values())
     # Right to left: the right-most word, read in logical order, is the sentence's first word.
     rightmost = max(words, key=lambda w: w["x1"])

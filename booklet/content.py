@@ -181,7 +181,7 @@ def check_front_matter(meta: dict[str, Any], path: Path) -> None:
 
 
 def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, number: int | None, config: Config) -> Section:
-    html = markdown_to_html(body)
+    html = markdown_to_html(body, prefix=_slug(path.stem))
     depth = nesting_depth(html)
     if depth > MAX_NESTING:
         raise ContentError(
@@ -207,10 +207,18 @@ def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, 
     )
 
 
-def markdown_to_html(text: str) -> str:
-    """Render Markdown with the extensions booklet supports (a fresh parser per call)."""
+_FOOTNOTE_ID = re.compile(r"""\b(id|href)="(#?)(fn|fnref):""")
+
+
+def markdown_to_html(text: str, *, prefix: str = "") -> str:
+    """Render Markdown with the extensions booklet supports (a fresh parser per call).
+
+    ``prefix`` goes into footnote ids, which Markdown numbers from 1 in every file: without it,
+    two sections' first footnotes would share an id and their links would cross.
+    """
     md = markdown.Markdown(extensions=[*MARKDOWN_EXTENSIONS, FigureExtension()], output_format="html")
-    return md.convert(text)
+    html = md.convert(text)
+    return _FOOTNOTE_ID.sub(lambda m: f'{m[1]}="{m[2]}{m[3]}:{prefix}-', html) if prefix else html
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")

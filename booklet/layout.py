@@ -16,10 +16,11 @@ BUILTIN = Path(str(resources.files("booklet") / "layouts"))
 BUILTIN_PREFIX = "builtin"
 
 
-def environment(templates_dir: Path | None) -> jinja2.Environment:
+def environment(templates_dir: Path | None, *, cache: Path | None = None) -> jinja2.Environment:
     """A Jinja environment: project templates override built-ins of the same name.
 
     An override can extend the original it replaces as ``{% extends "builtin/NAME" %}``.
+    Compiled templates are kept in ``cache``, when given, for the next build.
     """
     builtin = jinja2.FileSystemLoader(BUILTIN)
     loaders: list[jinja2.BaseLoader] = []
@@ -33,11 +34,20 @@ def environment(templates_dir: Path | None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(cache) if cache is not None else None,
     )
     env.filters["longdate"] = _long_date
     env.filters["css_string"] = css_string
     env.globals["mm"] = mm
     return env
+
+
+def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # an output folder that cannot be written is reported when the PDF is written
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def css_string(value: object) -> str:
@@ -125,6 +135,8 @@ def publication_context(config: Any, brand: Any, sections: list[Any]) -> dict[st
         "timeline_at": None,
         "timeline_filler": False,
         "timeline_marks": False,
+        # Page numbers for the contents page, when the publication is typeset in parts.
+        "page_numbers": None,
         "gutter": config.timeline.gutter,
         # Set per edition: the CMYK profile and colour rewriter (print).
         "color_profile": None,

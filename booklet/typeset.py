@@ -9,11 +9,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from weasyprint import HTML, Document
+from typing import TYPE_CHECKING
 
 from booklet.errors import TypesetError
-from booklet.sandbox import RefusedResource, SandboxFetcher
+
+if TYPE_CHECKING:
+    from weasyprint import Document
+
+    from booklet.sandbox import SandboxFetcher
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,8 @@ log = logging.getLogger(__name__)
 @contextmanager
 def refusals(describe: Callable[[str], str] | None = None) -> Iterator[None]:
     """Turn a sandbox refusal, at layout or at PDF writing (attachments), into a located error."""
+    from booklet.sandbox import RefusedResource
+
     try:
         yield
     except RefusedResource as exc:
@@ -33,6 +38,8 @@ def refusals(describe: Callable[[str], str] | None = None) -> Iterator[None]:
 
 def render(html: str, *, base: Path, fetcher: SandboxFetcher, describe: Callable[[str], str] | None = None) -> Document:
     """Lay out ``html``; a refused or missing resource stops with a located error."""
+    from weasyprint import HTML
+
     with refusals(describe):
         return HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
 
@@ -49,11 +56,21 @@ def padding_needed(pages: int, multiple: int = 4) -> int:
     return -pages % multiple
 
 
-def write_pdf(document: Document, *, identity: bytes, variant: str | None = None, describe: Callable[[str], str] | None = None) -> bytes:
-    """PDF bytes with a stable /ID derived from ``identity``, so equal inputs give equal files."""
+def write_pdf(
+    document: Document,
+    *,
+    identity: bytes,
+    variant: str | None = None,
+    describe: Callable[[str], str] | None = None,
+    compress: bool = True,
+) -> bytes:
+    """PDF bytes with a stable /ID derived from ``identity``, so equal inputs give equal files.
+
+    ``compress=False`` is for a part that will be joined to others: the join compresses each stream once.
+    """
     digest = hashlib.sha256(identity).hexdigest()
     identifier = digest[:32].encode("ascii")
-    options: dict[str, object] = {"pdf_identifier": identifier}
+    options: dict[str, object] = {"pdf_identifier": identifier, "uncompressed_pdf": not compress}
     if variant:
         options["pdf_variant"] = variant
         # PDF/X and PDF/UA want an sRGB or CMYK intent, tags, metadata; WeasyPrint adds them for the variant.
@@ -61,7 +78,12 @@ def write_pdf(document: Document, *, identity: bytes, variant: str | None = None
         return document.write_pdf(finisher=functools.partial(_stable_document_id, digest=digest), **options)
 
 
-_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-fA-F-]+")
+DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-fA-F-]+")
+
+
+def xmp_document_id(digest: str) -> bytes:
+    """The XMP DocumentID for the input digest ``digest`` (hexadecimal)."""
+    return f"xmp.did:{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}".encode()
 
 
 def _stable_document_id(document: Document, pdf: object, *, digest: str) -> None:
@@ -69,10 +91,10 @@ def _stable_document_id(document: Document, pdf: object, *, digest: str) -> None
     reference = pdf.catalog.get("Metadata")  # type: ignore[attr-defined]
     if reference is None:
         return
-    stable = f"xmp.did:{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}".encode()
+    stable = xmp_document_id(digest)
     for obj in pdf.objects:  # type: ignore[attr-defined]
         if getattr(obj, "reference", None) == reference and hasattr(obj, "stream"):
-            obj.stream = [_DOCUMENT_ID.sub(stable, part if isinstance(part, bytes) else str(part).encode()) for part in obj.stream]
+            obj.stream = [DOCUMENT_ID.sub(stable, part if isinstance(part, bytes) else str(part).encode()) for part in obj.stream]
 
 
 MARK_LENGTH = 5.0  # mm of each crop mark

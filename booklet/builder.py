@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
+import os
+import pickle
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
-from weasyprint import Document
 
-from booklet import layout, timeline_layout, typeset
+from booklet import layout, parts, sandbox, timeline_layout, typeset
 from booklet.brand import Brand, load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
@@ -24,9 +26,14 @@ from booklet.errors import BookletError, ConfigError, ContentError, TemplateErro
 from booklet.limits import check_file_size, deadline
 from booklet.output import write_atomic
 from booklet.preflight import Finding, check_output, summary
-from booklet.sandbox import SandboxFetcher, cache_url
+from booklet.sandbox import cache_url
 from booklet.timeline import Timeline, check_placement, load_timeline
 from booklet.units import MM_PER_UNIT
+
+if TYPE_CHECKING:
+    from weasyprint import Document
+
+    from booklet.sandbox import SandboxFetcher
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +61,19 @@ class Project:
     timeline_after: str | None
     env: jinja2.Environment
     context: dict[str, Any]
-    fetcher: SandboxFetcher
+    roots: tuple[Path, ...]  # the folders the fetcher serves files from
     cache: Path
+    # Typeset in one pass instead of in parts (the reference, and the fallback).
+    single_pass: bool = False
     # What one edition computes and another reuses (the timeline's placement, the screen edition's bytes).
     memo: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fetcher(self) -> SandboxFetcher:
+        """The one URL fetcher, made when something is first typeset."""
+        if "fetcher" not in self.memo:
+            self.memo["fetcher"] = sandbox.SandboxFetcher(list(self.roots), cache=self.cache)
+        return self.memo["fetcher"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,15 @@ class Edition:
     cmyk: bool = False
 
 
-def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = None, editions: Sequence[str] = ()) -> list[BuildResult]:
+def build(
+    project: Path,
+    *,
+    out_dir: Path | None = None,
+    brand: Path | None = None,
+    editions: Sequence[str] = (),
+    single_pass: bool = False,
+    html: bool = False,
+) -> list[BuildResult]:
     """Build the publication's editions in ``project`` (the config's when none are named).
 
     Nothing is written unless every phase of every edition succeeds.
@@ -98,14 +122,13 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
         sections=sections,
         timeline=timeline,
         timeline_after=after,
-        env=layout.environment(config.templates_dir),
+        env=layout.environment(config.templates_dir, cache=config.out_dir / CACHE / "templates"),
         context=layout.publication_context(config, the_brand, sections),
         # Served: the project, booklet's own layouts, and the brand's folder and the very files it names
         # (a brand chosen with --brand may keep its fonts beside it rather than in the project).
-        fetcher=SandboxFetcher(
-            [config.root, layout.BUILTIN, the_brand.path.parent, *the_brand.files(), config.print.profile], cache=config.out_dir / CACHE
-        ),
+        roots=(config.root, layout.BUILTIN, the_brand.path.parent, *the_brand.files(), config.print.profile),
         cache=config.out_dir / CACHE,
+        single_pass=single_pass,
     )
 
     # 4-6. Make each edition: render the HTML, typeset, post-process into PDF bytes.
@@ -123,26 +146,53 @@ def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = No
             log.info("Made the %s edition: %d pages, %s", edition.name, edition.pages, _size(len(edition.pdf)))
             made.append(edition)
 
-    # 7. Write, atomically.
+    # 7. Write, atomically; then note what each edition was made from, for the next build.
     results = []
     for edition in made:
         write_atomic(edition.path, edition.pdf)
+        if html and edition.html is not None:
+            reference = edition.path.with_suffix(".html")
+            write_atomic(reference, reference_html(edition.html, folder=reference.parent, cache=pub.cache).encode("utf-8"))
+            log.info("Wrote %s", _shown(reference))
+    for stamp, text in pub.memo.get("stamps", []):
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(stamp, text.encode())
+    for edition in made:
         result = BuildResult(path=edition.path, pages=edition.pages, size=len(edition.pdf), seconds=time.perf_counter() - started)
         log.info("Wrote %s: %d pages, %s, in %.1f s", _shown(edition.path), result.pages, _size(result.size), result.seconds)
         results.append(result)
 
-    # 8. Preflight what was written, as a printer would.
+    # 8. Preflight what was written, as a printer would (once for given bytes and sources).
     for edition in made:
         if edition.html is None:
             continue
-        findings = check_output(
-            edition.path, brand=the_brand, sections=sections, html=edition.html, edition=edition.name, expect_cmyk=edition.cmyk
+        stored = (
+            pub.cache / "preflight" / f"{parts.key_of(edition.name, edition.pdf, edition.html, _inputs_digest(pub, edition.html))}.pickle"
         )
+        findings = _load(stored)
+        if findings is None:
+            findings = check_output(
+                edition.path, brand=the_brand, sections=sections, html=edition.html, edition=edition.name, expect_cmyk=edition.cmyk
+            )
+            _store(stored, findings)
         if findings:
             log.warning("Preflight of the %s edition: %s; run `booklet preflight` for the report", edition.name, summary(findings))
         else:
             log.info("Preflight of the %s edition: clean", edition.name)
     return results
+
+
+def _load(path: Path) -> Any:
+    """A value _store kept, or None when there is none (or it cannot be read)."""
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+def _store(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _read_content(config: Config, brand: Brand) -> tuple[list[Section], Timeline | None, str | None]:
@@ -205,13 +255,338 @@ def handout_edition(pub: Project) -> Edition:
 
     settings = pub.config.handout
     screen = screen_edition(pub)
+    path = pub.config.out_dir / f"{pub.config.name}-handout.pdf"
+    stored = pub.cache / "editions" / f"{parts.key_of('handout', screen.pdf, repr(settings))}.pdf"
+    if stored.is_file():
+        pdf = stored.read_bytes()
+        return Edition(path, pdf, _page_count(pdf), name="handout")
     imposed = impose(screen.pdf, sheet=settings.sheet, duplex=settings.duplex, creep_mm=settings.creep, pad="before-last")
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(stored, imposed.pdf)
     if imposed.scale != 1:
         log.info("Handout: pages scaled to %.0f%% to fit the %s sheet", imposed.scale * 100, settings.sheet.upper())
-    return Edition(pub.config.out_dir / f"{pub.config.name}-handout.pdf", imposed.pdf, imposed.sheets * 2, name="handout")
+    return Edition(path, imposed.pdf, imposed.sheets * 2, name="handout")
+
+
+def _page_count(pdf: bytes) -> int:
+    import io
+
+    import pypdf
+
+    return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 
 def _booklet(pub: Project, look: Look) -> Edition:
+    """The booklet in one look: typeset in parts, or in one pass when asked or when the layout has no part markers."""
+    if not pub.single_pass:
+        try:
+            return _booklet_in_parts(pub, look)
+        except parts.PartsUnsupported as exc:
+            log.info("Typesetting the %s edition in one pass: %s", look.name, exc)
+    return _booklet_single_pass(pub, look)
+
+
+def _look_context(pub: Project, look: Look, context: dict[str, Any]) -> dict[str, Any]:
+    """The templates' context for one look: no bleed on screen, colours through the profile for print."""
+    context = dict(context)
+    if not look.bleed:
+        context["page"] = replace(pub.config.page, bleed=0.0)
+    context["color"] = None
+    if look.cmyk:
+        context["color"] = pub.brand.cmyk_css(_profile(pub))
+        context["color_profile"] = pub.config.print.profile.as_uri()
+    return context
+
+
+def _booklet_in_parts(pub: Project, look: Look) -> Edition:
+    """The booklet typeset in parts, in worker processes, each reused from the cache while its inputs are unchanged.
+
+    The result is the same, page for page, as _booklet_single_pass's.
+    """
+    config, env = pub.config, pub.env
+    sections = [section.slug for section in pub.sections]
+    dividers = bool(pub.context["dividers"])
+    base = dict(pub.context)
+    has_timeline = pub.timeline is not None and bool(_spreads(pub))
+    if has_timeline:
+        base.update(timeline=pub.timeline, spreads=_spreads(pub))
+    context = _look_context(pub, look, base)
+
+    def html_for(extra: dict[str, Any]) -> parts.Split:
+        html = layout.publication_html(env, {**context, **extra}, templates_dir=config.templates_dir)
+        if look.cmyk:
+            html = _vector_art_in_cmyk(pub, html)
+        return parts.split(html)
+
+    # 1. The parts, with the timeline (its filler page and spreads) after the first section for now.
+    draft = {"timeline_at": sections[0] if sections else None, "timeline_filler": True} if has_timeline else {}
+    split = html_for(draft)
+    expected = {"front", "back", *(f"section-{slug}" for slug in sections)} | ({"timeline", "timeline-filler"} if has_timeline else set())
+    if {part.name for part in split.parts} != expected:
+        raise parts.PartsUnsupported("booklet.html does not mark every part")
+    side = {part.name: part.side for part in split.parts}
+    digest = functools.partial(_inputs_digest, pub)
+    head_digest = digest(split.head)
+
+    def content_job(group: Sequence[parts.Part]) -> parts.Job:
+        spacers = parts.spacers_for(group[0].side)
+        body = "".join(parts.with_marker(part) for part in group)
+        # Links into other parts get stand-in anchors here, so they are kept; the joined PDF points them home.
+        stand_ins = tuple(_foreign_targets(body))
+        html = split.document(
+            parts.spacer_html(spacers) + body + parts.anchors_html(stand_ins), style=parts.NO_FURNITURE + parts.SPACER_STYLE
+        )
+        key = parts.key_of("content", look.name, html, head_digest, digest(body))
+        return parts.Job(key, html, spacers, side=group[0].side, stand_ins=stand_ins)
+
+    groups = [[part] for part in split.parts if not part.name.startswith("section-")]
+    groups += parts.chunks([part for part in split.parts if part.name.startswith("section-")], workers=parts.workers())
+    with parts.Runner(_part_setup(pub, look), parts.Cache(pub.cache / "parts")) as runner:
+        jobs = [content_job(group) for group in groups]
+        done = runner.run(jobs)
+        content_typeset = runner.typeset
+        where: dict[str, parts.Slice] = {}
+        for group, job in zip(groups, jobs, strict=True):
+            where.update(parts.slices(done[job.key], [part.name for part in group]))
+        count = {name: piece.count for name, piece in where.items()}
+
+        # 2. Where everything goes: the timeline placed as in one pass, a blank page where a part wants the other side.
+        order = ["front", *(f"section-{slug}" for slug in sections)]
+        if has_timeline:
+            starts, total = _paginate([*order, "back"], count, side)
+            ends = {slug: starts[f"section-{slug}"] + count[f"section-{slug}"] - 1 for slug in sections}
+            placement = timeline_layout.place(
+                section_ends=ends, order=sections, pages=total, spreads=len(context["spreads"]), after=pub.timeline_after, dividers=dividers
+            )
+            log.info(
+                "Timeline: %d spread(s) from page %d, after %s%s",
+                len(context["spreads"]),
+                placement.start,
+                placement.after,
+                ", with a filler page before it" if placement.filler else "",
+            )
+            at = order.index(f"section-{placement.after}") + 1
+            order[at:at] = ["timeline-filler", "timeline"] if placement.filler else ["timeline"]
+            context.update(timeline_at=placement.after, timeline_filler=placement.filler)
+        order.append("back")
+        starts, total = _paginate(order, count, side)
+
+        # 3. The front matter again, now that the contents page can be given its page numbers.
+        numbers = {slug: starts[f"section-{slug}"] + (1 if dividers else 0) for slug in sections}
+        if "timeline" in starts:
+            numbers["timeline"] = starts["timeline"]
+        final = html_for(
+            {"timeline_at": context.get("timeline_at"), "timeline_filler": context.get("timeline_filler"), "page_numbers": numbers}
+        )
+        front = final.part("front")
+        assert front is not None
+        front_job = content_job([front])
+        where.update(parts.slices(runner.run([front_job])[front_job.key], ["front"]))
+        if where["front"].count != count["front"]:
+            raise parts.PartsUnsupported("the front matter's length changed with its page numbers")
+
+        # 4. The pages in order, with blank pages and the padding; then the furniture over them.
+        blank_style = parts.NO_FURNITURE + parts.SPACER_STYLE
+        pages: list[tuple[str, parts.Slice | parts.Job]] = []
+        page = 1
+        for name in order:
+            if _wrong_side(page, side[name]):
+                blank_side = "right" if page % 2 == 1 else "left"
+                spacers = parts.spacers_for(blank_side)
+                follower = "left" if blank_side == "right" else "right"
+                html = split.document(parts.spacer_html(spacers) + f'<div style="break-before: {follower}"></div>', style=blank_style)
+                pages.append(("blank", parts.Job(parts.key_of("blank", look.name, html, head_digest), html, spacers, whole=True, keep=1)))
+                page += 1
+            pages.append((name, where[name]))
+            page += count[name]
+        missing = typeset.padding_needed(page - 1)
+        padding_html = None
+        if missing:
+            log.info("Adding %d blank page(s) before the back cover for a multiple of 4", missing)
+            html = padding_html = layout.publication_html(
+                env, {**context, "count": missing}, templates_dir=config.templates_dir, template="blank.html"
+            )
+            pages.insert(
+                len(pages) - 1, ("padding", parts.Job(parts.key_of("padding", look.name, html, digest(html)), html, 0, whole=True))
+            )
+        made = runner.run([job for _, job in pages if isinstance(job, parts.Job)])
+        slices = [item if isinstance(item, parts.Slice) else parts.Slice(made[item.key], 0, len(made[item.key].pages)) for _, item in pages]
+        furniture = _furniture(split, look, slices, [name for name, _ in pages], runner, head_digest)
+        log.info(
+            "Typeset %d part document(s) for the %s edition, %d of its %d groups of content among them; the rest came from the cache",
+            runner.typeset,
+            look.name,
+            content_typeset,
+            len(jobs),
+        )
+
+    # 5. Join the parts into one PDF, with the links, outline and metadata of a single pass.
+    images = {src: processed for piece in slices for src, processed in piece.content.images.items()}
+    body = "".join(f"<!--booklet:part {part.name} {part.side}-->{part.body}" for part in _in_order(final, order))
+    html = _with_padding(_swap_images(final.document(body), images), padding_html)
+    marks = look.cmyk and config.print.marks
+    identity = parts.key_of(look.name, html, digest(html), str(marks))
+    path = config.out_dir / f"{config.name}-{look.name}.pdf"
+    # Nothing changed since the last build: the PDF on disk is the one this build would join.
+    stamp = pub.cache / "editions" / f"{path.name}.stamp"
+    pdf = _unchanged(path, stamp, identity)
+    if pdf is None:
+        pdf = parts.join(slices, furniture, identity=identity.encode())
+        if marks:
+            pdf = typeset.add_crop_marks(pdf, bleed=config.page.bleed)
+        pub.memo.setdefault("stamps", []).append((stamp, f"{identity} {hashlib.sha256(pdf).hexdigest()}"))
+    else:
+        log.info("The %s edition is unchanged", look.name)
+    return Edition(path, pdf, sum(piece.count for piece in slices), name=look.name, html=html, cmyk=look.cmyk)
+
+
+_URL = re.compile(r"""(?:file://|booklet-cache:/)[^\s"')<>]+""")
+
+
+def reference_html(html: str, *, folder: Path, cache: Path) -> str:
+    """``html`` with every file it uses named relative to ``folder``, where it is written: plain WeasyPrint renders it."""
+
+    def relative(match: re.Match[str]) -> str:
+        url = match[0]
+        path = cache / unquote(urlsplit(url).path).lstrip("/") if url.startswith("booklet-cache:") else Path(unquote(urlsplit(url).path))
+        return quote(os.path.relpath(path, folder).replace(os.sep, "/"))
+
+    return _URL.sub(relative, html)
+
+
+def _with_padding(html: str, padding_html: str | None) -> str:
+    """The publication's HTML with the padding pages before the back cover, as the PDF has them."""
+    if padding_html is None:
+        return html
+    body = re.search(r"<body\b[^>]*>(.*)</body>", padding_html, re.DOTALL)
+    back = parts.MARK.search(html, html.find("<!--booklet:part back "))
+    if body is None or back is None or back[1] != "back":
+        return html
+    return html[: back.start()] + body[1] + html[back.start() :]
+
+
+def _unchanged(path: Path, stamp: Path, identity: str) -> bytes | None:
+    """The bytes of ``path`` if the last build wrote them from inputs with ``identity`` and they are untouched since."""
+    try:
+        recorded = stamp.read_text(encoding="utf-8").split()
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if recorded == [identity, hashlib.sha256(data).hexdigest()]:
+        return data
+    return None
+
+
+def _part_setup(pub: Project, look: Look) -> parts.Setup:
+    return parts.Setup(
+        base=pub.config.root,
+        roots=tuple(root.resolve() for root in pub.roots),
+        cache=pub.cache,
+        variant=look.variant,
+        max_ppi=look.max_ppi,
+        cmyk=look.cmyk,
+        profile=pub.config.print.profile if look.cmyk else None,
+        intent=pub.config.print.intent,
+        describe=functools.partial(_source_of, pub=pub),
+    )
+
+
+def _in_order(split: parts.Split, order: Sequence[str]) -> list[parts.Part]:
+    """The parts of ``split`` in reading order (the timeline where it was placed); the single pass's HTML."""
+    by_name = {part.name: part for part in split.parts}
+    return [by_name[name] for name in order if name in by_name]
+
+
+def _furniture(
+    split: parts.Split, look: Look, slices: Sequence[parts.Slice], names: Sequence[str], runner: parts.Runner, head_digest: str
+) -> list[tuple[parts.Typeset, int] | None]:
+    """The running heads and folios over every page, typeset in runs of whole parts, one page for each page."""
+    infos: list[parts.PageInfo] = []
+    bounds = []
+    after_blank = False
+    for piece in slices:
+        pages = piece.content.pages[piece.first : piece.first + piece.count]
+        blank = all(info.blank for info in pages)
+        # A blank page goes with the part after it: the furniture document makes it as a single pass
+        # does, by forcing that part's side, so a run never ends on one.
+        if not after_blank:
+            bounds.append(len(infos))
+        after_blank = blank
+        infos.extend(pages)
+    runs = parts.runs(bounds, len(infos))
+    style = parts.FURNITURE_ONLY + parts.SPACER_STYLE
+    jobs = []
+    carried: dict[str, str] = {}
+    for first, end in runs:
+        page = first + 1
+        side_of_first = "right" if page % 2 == 1 else "left"
+        spacers = parts.spacers_for("first" if page == 1 else side_of_first)
+        body = parts.spacer_html(spacers, carried=carried) + parts.furniture_body(infos[first:end])
+        html = split.document(body, style=style + parts.first_folio_style(page - spacers))
+        jobs.append(parts.Job(parts.key_of("furniture", look.name, html, head_digest), html, spacers, furniture=True))
+        for info in infos[first:end]:
+            carried.update(info.strings)
+    done = runner.run(jobs)
+    out: list[tuple[parts.Typeset, int] | None] = []
+    for (first, end), job in zip(runs, jobs, strict=True):
+        result = done[job.key]
+        if len(result.pages) != end - first:
+            raise parts.PartsUnsupported("the running heads and folios came out on a different number of pages")
+        out.extend((result, number) for number in range(end - first))
+    return out
+
+
+def _paginate(order: Sequence[str], count: dict[str, int], side: dict[str, str]) -> tuple[dict[str, int], int]:
+    """Each part's first page, with a blank page before a part whose first page would fall on the wrong side."""
+    starts = {}
+    page = 1
+    for name in order:
+        if _wrong_side(page, side[name]):
+            page += 1
+        starts[name] = page
+        page += count[name]
+    return starts, page - 1
+
+
+def _wrong_side(page: int, side: str) -> bool:
+    # Page 1 is a recto (right), so versos (left) are even.
+    return (side == "left" and page % 2 == 1) or (side == "right" and page % 2 == 0)
+
+
+_HREF = re.compile(r"""\bhref\s*=\s*(["'])#([^"']+)\1""")
+_ID = re.compile(r"""\bid\s*=\s*(["'])([^"']+)\1""")
+
+
+def _foreign_targets(body: str) -> list[str]:
+    """The internal link targets a part points to that it does not hold itself."""
+    own = {match[2] for match in _ID.finditer(body)}
+    return sorted({match[2] for match in _HREF.finditer(body)} - own)
+
+
+def _inputs_digest(pub: Project, text: str) -> str:
+    """A digest of the files ``text`` refers to (and, for stylesheets, the files they refer to)."""
+    memo = pub.memo.setdefault("file-digests", {})
+    digest = hashlib.sha256()
+    for url in sorted(set(_FILE_URL.findall(text))):
+        if url not in memo:
+            path = Path(unquote(urlsplit(url).path))
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b"missing"
+            memo[url] = hashlib.sha256(data).hexdigest()
+            if path.suffix.lower() == ".css":
+                inner = _inputs_digest(pub, data.decode("utf-8", "replace")) if url not in pub.memo.setdefault("css-seen", set()) else ""
+                pub.memo["css-seen"].add(url)
+                memo[url] += inner
+        digest.update(url.encode() + memo[url].encode())
+    return digest.hexdigest()
+
+
+_FILE_URL = re.compile(r"""file://[^\s"')<>]+""")
+
+
+def _booklet_single_pass(pub: Project, look: Look) -> Edition:
     """The booklet in one look: the timeline's spreads in place, images made for the look, padded to a multiple of four."""
     config, env = pub.config, pub.env
     context = dict(_booklet_context(pub))
@@ -247,6 +622,7 @@ def _booklet(pub: Project, look: Look) -> Edition:
         )
         padding = typeset.render(padding_html, base=config.root, fetcher=pub.fetcher)
         document = typeset.pad_before_last(document, padding, missing)
+        html = _with_padding(html, padding_html)
     pdf = typeset.write_pdf(
         document,
         identity=_identity(html, pub.fetcher) + look.name.encode(),
@@ -265,7 +641,7 @@ def _booklet_context(pub: Project) -> dict[str, Any]:
         return pub.memo["context"]
     context = pub.context
     if pub.timeline is not None:
-        spreads = timeline_layout.plan_spreads(pub.timeline, _geometry(pub.config), _measurer(pub))
+        spreads = _spreads(pub)
         placement = _place_spreads(pub, len(spreads))
         log.info(
             "Timeline: %d spread(s) from page %d, after %s%s",
@@ -283,6 +659,14 @@ def _booklet_context(pub: Project) -> dict[str, Any]:
         }
     pub.memo["context"] = context
     return context
+
+
+def _spreads(pub: Project) -> tuple[timeline_layout.Spread, ...]:
+    """The timeline's events laid out over spreads; worked out once and shared by every look."""
+    if "spreads" not in pub.memo:
+        assert pub.timeline is not None
+        pub.memo["spreads"] = timeline_layout.plan_spreads(pub.timeline, _geometry(pub.config), _measurer(pub))
+    return pub.memo["spreads"]
 
 
 def _profile(pub: Project) -> Any:
@@ -368,6 +752,14 @@ def _raster_images(pub: Project, html: str, document: Document, look: Look) -> s
         served = ", ".join(sorted(path.stem for path in pub.fetcher.substitutes.values()))
         html += f"\n<!-- background images for the {look.name} edition: {served} -->\n"
 
+    return _swap_images(html, done)
+
+
+def _swap_images(html: str, done: dict[str, tuple[str, float]]) -> str:
+    """Point each processed image's <img> at its processed file, at the resolution that keeps its intrinsic size."""
+    if not done:
+        return html
+
     def swap(match: re.Match[str]) -> str:
         tag = match[0]
         src = _SRC.search(tag)
@@ -447,6 +839,10 @@ def timeline_edition(pub: Project) -> Edition:
         "head_share": timeline_layout.HANDOUT_HEAD,
     }
     html = layout.publication_html(pub.env, context, templates_dir=config.templates_dir, template="handout.html")
+    path = config.out_dir / f"{config.name}-timeline.pdf"
+    stored = pub.cache / "editions" / f"{parts.key_of('timeline', html, _inputs_digest(pub, html))}.pdf"
+    if stored.is_file():
+        return Edition(path, stored.read_bytes(), 1, name="timeline")
     log.info("Typesetting the timeline handout...")
     document = _typeset(pub, html)
     if len(document.pages) != 1:
@@ -455,7 +851,9 @@ def timeline_edition(pub: Project) -> Edition:
             hint="a layout override (handout.html or a *.css in templates/) probably moved or enlarged its blocks",
         )
     pdf = typeset.write_pdf(document, identity=_identity(html, pub.fetcher), describe=functools.partial(_source_of, pub=pub))
-    return Edition(config.out_dir / f"{config.name}-timeline.pdf", pdf, len(document.pages), name="timeline")
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(stored, pdf)
+    return Edition(path, pdf, len(document.pages), name="timeline")
 
 
 # The editions `booklet build --edition NAME` makes (the config's `editions` when none is named).
@@ -509,11 +907,20 @@ def _measurer(pub: Project, *, handout: bool = False) -> timeline_layout.Measure
             templates_dir=pub.config.templates_dir,
             template="timeline-measure.html",
         )
+        # Measured once for given blocks, styles and fonts: a rebuild with nothing changed typesets nothing.
+        stored = pub.cache / "measure" / f"{parts.key_of('measure', html, _inputs_digest(pub, html))}.json"
+        try:
+            return [float(v) for v in json.loads(stored.read_text(encoding="utf-8"))]
+        except (OSError, ValueError, TypeError):
+            pass
         anchors: dict[str, tuple[float, float, float, float]] = {}
         for page in _typeset(pub, html).pages:
             anchors.update(page.anchors)
         # Anchors are border boxes (x0, y0, x1, y1) in CSS pixels.
-        return [(anchors[f"probe-{i}"][3] - anchors[f"probe-{i}"][1]) * MM_PER_UNIT["px"] for i in range(len(probes))]
+        heights = [(anchors[f"probe-{i}"][3] - anchors[f"probe-{i}"][1]) * MM_PER_UNIT["px"] for i in range(len(probes))]
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(stored, json.dumps(heights).encode())
+        return heights
 
     return measure
 

@@ -123,12 +123,18 @@ def _project_options(func: Callable[..., Any]) -> Callable[..., Any]:
     help="An edition to make; repeat for several [default: the config's editions]. print: PDF/X-4 for the press; "
     "screen: light, tagged, to e-mail; handout: imposed for an office printer; timeline: the timeline on one sheet.",
 )
+@click.option(
+    "--single-pass",
+    is_flag=True,
+    help="Typeset each edition in one WeasyPrint pass instead of in parts in parallel: slower, the reference.",
+)
+@click.option("--html", "write_html", is_flag=True, help="Also write each edition's final HTML, which plain `weasyprint` can render.")
 @common_options
-def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[str, ...]) -> None:
+def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[str, ...], single_pass: bool, write_html: bool) -> None:
     """Build the publication's PDFs."""
     from booklet.builder import build as run_build
 
-    run_build(project, out_dir=out, brand=brand, editions=editions)
+    run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html)
 
 
 @main.command()

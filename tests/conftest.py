@@ -20,7 +20,7 @@ MANUSCRIPT = ROOT.parent / "shared" / "manuscript" / "russia-pakistan-75-years.t
 def sample_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample booklet, built once from the repository's own project."""
     out = tmp_path_factory.mktemp("sample-build")
-    result = CliRunner().invoke(main, ["build", "--project", str(ROOT), "--out", str(out), "-q"], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["build", "--project", str(ROOT), "--out", str(out), "--html", "-q"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out / "russia-pakistan-75-print.pdf"
 

@@ -1,0 +1,165 @@
+"""Time booklet's builds side by side with raw WeasyPrint on the same HTML, and print one table of ratios.
+
+    python benchmarks/run.py            # the sample booklet and a generated 300-page publication
+    python benchmarks/run.py --tiny     # a small generated publication only: a quick check that it all runs
+
+Every figure is measured in this one run, in fresh processes, on this machine. Ratios are to
+"raw WeasyPrint": the plain `weasyprint` command rendering the final HTML that
+`booklet build --html` writes, in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured command: wall time and the largest resident size of any of its processes."""
+
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def measure(command: list[str], *, cwd: Path) -> Run:
+    """Run ``command`` to the end; its own and its worker processes' peak memory come back through wait4."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{output}")
+    return Run(seconds, usage.ru_maxrss / 1024, output)
+
+
+def booklet(project: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "booklet", "build", "--project", str(project), "--out", str(out), "-e", "print", "-q", *extra]
+
+
+def pages(pdf: Path) -> int:
+    import pypdf
+
+    return len(pypdf.PdfReader(pdf).pages)
+
+
+def edit_one_word(project: Path) -> None:
+    """Change one word in the first section that has one to change."""
+    for path in sorted((project / "content").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        body = text.split("---", 2)[-1]
+        match = re.search(r"\b([a-z]{5,})\b", body)
+        if match:
+            word = match[1]
+            changed = body.replace(word, word[::-1], 1)
+            path.write_text(text[: len(text) - len(body)] + changed, encoding="utf-8")
+            return
+
+
+def add_a_page(project: Path, pdf: Path, out: Path) -> int:
+    """Lengthen an early section until the booklet gains pages; the page count before."""
+    before = pages(pdf)
+    sections = sorted((project / "content").glob("*.md"))
+    target = sections[min(1, len(sections) - 1)]
+    text = target.read_text(encoding="utf-8")
+    paragraphs = [p for p in text.split("---", 2)[-1].split("\n\n") if len(p) > 200 and not p.startswith(("!", "|", "#", "["))]
+    target.write_text(text.rstrip("\n") + "\n\n" + "\n\n".join(paragraphs[:4]) + "\n", encoding="utf-8")
+    return before
+
+
+def bench(name: str, project: Path, work: Path) -> list[tuple[str, str, Run | None, str]]:
+    """Rows of (publication, measurement, run, note), measured in order."""
+    out = work / f"{name}-build"
+    single = work / f"{name}-single"
+    rows: list[tuple[str, str, Run | None, str]] = []
+    print(f"Measuring {name}...", file=sys.stderr)
+
+    cold = measure(booklet(project, out, "--html"), cwd=project)
+    pdf = next(out.glob("*-print.pdf"))
+    html = pdf.with_suffix(".html")
+    reference = measure([sys.executable, "-m", "weasyprint", "--quiet", str(html), str(work / f"{name}-raw.pdf")], cwd=out)
+    rows.append((name, "raw WeasyPrint, final HTML, one process", reference, f"{pages(work / f'{name}-raw.pdf')} pages"))
+    rows.append((name, "booklet, single pass (--single-pass)", measure(booklet(project, single, "--single-pass"), cwd=project), ""))
+    rows.append((name, "booklet, cold (parts in parallel)", cold, f"{pages(pdf)} pages"))
+    rows.append((name, "rebuild, nothing changed", measure(booklet(project, out), cwd=project), ""))
+    edit_one_word(project)
+    rows.append((name, "rebuild after a one-word edit", measure(booklet(project, out), cwd=project), ""))
+    before = add_a_page(project, pdf, out)
+    run = measure(booklet(project, out), cwd=project)
+    rows.append((name, "rebuild after an edit adding pages early", run, f"{before} -> {pages(pdf)} pages"))
+    pandoc = shutil.which("pandoc")
+    if pandoc:
+        sources = sorted(str(p) for p in (project / "content").glob("*.md"))
+        run = measure([pandoc, *sources, "--pdf-engine=weasyprint", "-o", str(work / f"{name}-pandoc.pdf")], cwd=project / "content")
+        rows.append((name, "pandoc --pdf-engine=weasyprint, same Markdown", run, ""))
+    else:
+        rows.append((name, "pandoc --pdf-engine=weasyprint, same Markdown", None, "pandoc is not installed"))
+    return rows
+
+
+def table(rows: list[tuple[str, str, Run | None, str]]) -> str:
+    lines = [
+        "| publication | measurement | seconds | × raw WeasyPrint | peak MB | note |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    reference: dict[str, float] = {}
+    for name, what, run, note in rows:
+        if run is None:
+            lines.append(f"| {name} | {what} | | | | {note} |")
+            continue
+        reference.setdefault(name, run.seconds)
+        lines.append(f"| {name} | {what} | {run.seconds:.2f} | {run.seconds / reference[name]:.2f} | {run.peak_mb:.0f} | {note} |")
+    return "\n".join(lines)
+
+
+def copy_sample(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in ("booklet.toml", "content", "assets", "templates"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name)
+        elif source.is_file():
+            shutil.copy2(source, target / name)
+    # The print edition alone, as raw WeasyPrint renders one HTML.
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true", help="only a small generated publication: checks that the script runs")
+    parser.add_argument("--sections", type=int, default=30)
+    parser.add_argument("--paragraphs", type=int, default=17, help="per section; 17 makes about 300 pages with 30 sections")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="booklet-bench-") as temp:
+        work = Path(temp)
+        rows = []
+        if args.tiny:
+            rows += bench("tiny", generate(work / "tiny", sections=2, paragraphs=3), work)
+        else:
+            rows += bench("sample", copy_sample(work / "sample"), work)
+            rows += bench("generated", generate(work / "generated", sections=args.sections, paragraphs=args.paragraphs), work)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"booklet benchmarks on {cores} core(s), Python {sys.version.split()[0]}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,852 @@
+"""Typesetting in parts: each part of the publication laid out in a worker process, cached on disk, then joined.
+
+A part (the front matter, a section, the timeline, the back cover) always begins on a page
+side its first element forces, so its layout depends on that side alone, never on where in the
+publication it falls. Parts are typeset with their running heads and folios switched off; those
+are drawn afterwards by a light "furniture" document that reproduces each page's page type and
+strings with empty stand-ins, so an edit that moves the later pages re-typesets only furniture.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import io
+import logging
+import math
+import multiprocessing
+import os
+import pickle
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from booklet.errors import BookletError
+from booklet.layout import css_string
+from booklet.output import write_atomic
+
+log = logging.getLogger(__name__)
+
+# booklet.html puts one of these before each part: its name, and the side its first page falls on.
+MARK = re.compile(r"<!--booklet:part (\S+) (first|left|right)-->")
+FORMAT = "1"  # bump when what a cached part holds changes
+
+MARGIN_BOXES = [
+    "top-left-corner",
+    "top-left",
+    "top-center",
+    "top-right",
+    "top-right-corner",
+    "bottom-left-corner",
+    "bottom-left",
+    "bottom-center",
+    "bottom-right",
+    "bottom-right-corner",
+    "left-top",
+    "left-middle",
+    "left-bottom",
+    "right-top",
+    "right-middle",
+    "right-bottom",
+]
+
+# A part is typeset without furniture; the furniture document without anything else.
+NO_FURNITURE = "@page { " + " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES) + " }"
+FURNITURE_ONLY = """
+@page { background: none !important; }
+html, body { background: none !important; }
+.booklet-stand-in { height: 0; margin: 0; padding: 0; border: 0; }
+"""
+# Pages ahead of a part that put its first page on the side it wants; dropped after layout.
+SPACER_STYLE = """
+@page booklet-spacer { background: none; }
+.booklet-spacer { page: booklet-spacer; break-after: page; height: 0; margin: 0; }
+.booklet-anchor { position: absolute; width: 0; height: 0; }
+"""
+
+
+class PartsUnsupported(Exception):
+    """The layout cannot be typeset in parts (a marker is missing or a part starts on an unforced side)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the publication's HTML body."""
+
+    name: str
+    side: str  # "first" (it opens the publication), "left" or "right"
+    body: str
+
+
+@dataclass(frozen=True)
+class Split:
+    """The publication's HTML cut into its parts, with the head and tail they all share."""
+
+    head: str
+    tail: str
+    parts: tuple[Part, ...]
+
+    def part(self, name: str) -> Part | None:
+        return next((part for part in self.parts if part.name == name), None)
+
+    def document(self, body: str, *, style: str = "") -> str:
+        head = self.head.replace("</head>", f"<style>{style}</style>\n</head>", 1) if style else self.head
+        return head + body + self.tail
+
+
+def split(html: str) -> Split:
+    """Cut ``html`` at its part markers; nothing but blank space may come before the first."""
+    marks = list(MARK.finditer(html))
+    body_end = html.rfind("</body>")
+    if not marks or body_end < marks[-1].end():
+        raise PartsUnsupported("booklet.html has no part markers")
+    head = html[: marks[0].start()]
+    if not re.search(r"<body\b[^>]*>\s*$", head):
+        raise PartsUnsupported("something comes before the first part marker")
+    parts = []
+    for mark, after in zip(marks, [*marks[1:], None], strict=True):
+        end = after.start() if after is not None else body_end
+        parts.append(Part(mark[1], mark[2], html[mark.end() : end]))
+    if len({part.name for part in parts}) != len(parts):
+        raise PartsUnsupported("two parts have the same name")
+    return Split(head, html[body_end:], tuple(parts))
+
+
+PART_ANCHOR = "booklet-part-"
+_FIRST_TAG = re.compile(r"<[a-zA-Z][^>]*>")
+
+
+def with_marker(part: Part) -> str:
+    """The part's body with an anchor on its first page, so the pages of a group of parts can be told apart."""
+    marker = f'<span class="booklet-anchor" id="{PART_ANCHOR}{part.name}"></span>'
+    first = _FIRST_TAG.search(part.body)
+    if first is None:
+        raise PartsUnsupported(f"part {part.name} has no element")
+    return part.body[: first.end()] + marker + part.body[first.end() :]
+
+
+def workers() -> int:
+    """Worker processes: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+SMALLEST_GROUP = 2  # sections in a group, at least
+
+
+def chunks(sections: Sequence[Part], *, workers: int) -> list[list[Part]]:
+    """Consecutive sections grouped into documents, about four for each worker.
+
+    Every group holds the same number of sections, a power of two (two at least, as one
+    section is little work for a document of its own), chosen from the number of sections
+    alone: an edit that lengthens a section moves no group's bounds, so the others stay cached.
+    """
+    size = max(SMALLEST_GROUP, 1 << max(0, math.ceil(math.log2(max(len(sections), 1) / (workers * 4)))))
+    return [list(sections[i : i + size]) for i in range(0, len(sections), size)]
+
+
+def slices(typeset: Typeset, names: Sequence[str]) -> dict[str, Slice]:
+    """Each named part's pages in a typeset group, without the blank pages a part's forced side left before the next."""
+    starts = []
+    for name in names:
+        page = typeset.page_of(PART_ANCHOR + name)
+        if page is None:
+            raise PartsUnsupported(f"part {name} cannot be found in its typeset group")
+        starts.append(page)
+    out = {}
+    for index, name in enumerate(names):
+        end = starts[index + 1] if index + 1 < len(names) else len(typeset.pages)
+        while end - 1 > starts[index] and typeset.pages[end - 1].blank:
+            end -= 1
+        out[name] = Slice(typeset, starts[index], end - starts[index])
+    return out
+
+
+SMALLEST_RUN = 32  # pages of furniture typeset in one document
+
+
+def runs(bounds: Sequence[int], total: int) -> list[tuple[int, int]]:
+    """Runs of whole parts (``bounds`` are where parts start) of at least SMALLEST_RUN pages, for the furniture."""
+    out = []
+    first = 0
+    for bound in [*bounds[1:], total]:
+        if bound - first >= SMALLEST_RUN or bound == total:
+            if bound > first:
+                out.append((first, bound))
+            first = bound
+    return out
+
+
+# ---- What a worker makes ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What the furniture of one typeset page depends on."""
+
+    name: str
+    side: str
+    blank: bool
+    strings: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Typeset:
+    """One typeset part: its PDF and what the builder needs to place it and draw its furniture."""
+
+    pdf: bytes
+    pages: tuple[PageInfo, ...]
+    anchors: tuple[tuple[str, int], ...]  # each anchor the part holds, with its page (from 0)
+    images: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def page_of(self, anchor: str) -> int | None:
+        return next((page for name, page in self.anchors if name == anchor), None)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A document for a worker to typeset; the first ``spacers`` pages are dropped."""
+
+    key: str
+    html: str
+    spacers: int
+    side: str = "first"
+    furniture: bool = False  # a furniture document: no images to prepare, no side to check
+    whole: bool = False  # furniture and all, as typeset (blank and padding pages); check nothing
+    keep: int | None = None  # how many pages to keep after the spacers (all when None)
+    stand_ins: tuple[str, ...] = ()  # anchors that only stand in for another part's
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every worker process needs, set once when it starts."""
+
+    base: Path
+    roots: tuple[Path, ...]
+    cache: Path
+    variant: str | None
+    max_ppi: float
+    cmyk: bool
+    profile: Path | None
+    intent: str
+    # Names the source file that holds a URL, for errors (workers are forked, so this need not pickle).
+    describe: Callable[[str], str] | None = None
+
+
+_setup: Setup | None = None
+_fetcher: Any = None
+
+
+def _start_worker(setup: Setup) -> None:
+    global _setup, _fetcher
+    from booklet.sandbox import SandboxFetcher
+
+    _setup = setup
+    _fetcher = SandboxFetcher(list(setup.roots), cache=setup.cache)
+
+
+def _run(job: Job) -> tuple[str, Typeset | BaseException]:
+    """Typeset one job in this process; a user's error comes back as a value, so the pool keeps going."""
+    try:
+        return job.key, _typeset(job)
+    except BookletError as exc:
+        return job.key, exc
+
+
+def _typeset(job: Job) -> Typeset:
+    from booklet import typeset
+
+    assert _setup is not None
+    document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe)
+    pages = list(document.pages)
+    kept = pages[job.spacers :] if job.keep is None else pages[job.spacers : job.spacers + job.keep]
+    if not job.whole and not job.furniture and job.side != "first":
+        first = kept[0]._page_box.page_type if kept else None
+        if first is None or first.side != job.side or first.blank:
+            raise PartsUnsupported(f"part {job.key} does not start on a forced {job.side} page")
+    images: dict[str, tuple[str, float]] = {}
+    if not job.furniture and not job.whole:
+        if _prepare_backgrounds(kept):
+            # Backgrounds are named in stylesheets: the fetcher serves their processed files, so typeset again.
+            try:
+                document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe)
+            finally:
+                _fetcher.substitutes = {}
+            kept = list(document.pages)[job.spacers :]
+        images = _prepare_images(kept)
+    document = document.copy(kept)
+    pdf = typeset.write_pdf(
+        document, identity=job.key.encode(), variant=None if job.furniture else _setup.variant, describe=_describe, compress=False
+    )
+    infos = tuple(_page_info(page) for page in kept)
+    anchors = tuple((name, number) for number, page in enumerate(kept) for name in page.anchors if name not in job.stand_ins)
+    return Typeset(pdf=pdf, pages=infos, anchors=anchors, images=images)
+
+
+def _describe(url: str) -> str:
+    if _setup is not None and _setup.describe is not None:
+        return _setup.describe(url)
+    return "a part of the publication"
+
+
+def _page_info(page: Any) -> PageInfo:
+    page_type = page._page_box.page_type
+    strings = []
+    for box in page._page_box.descendants():
+        for name, text in getattr(box, "string_set", None) or ():
+            strings.append((name, text))
+    return PageInfo(name=page_type.name or "", side=page_type.side, blank=bool(page_type.blank), strings=tuple(strings))
+
+
+def placed_images(pages: Iterable[Any]) -> dict[str, tuple[float, float]]:
+    """Each raster image's largest placed size in millimetres, by its URL, from laid-out pages."""
+    from booklet.units import MM_PER_UNIT
+
+    placed: dict[str, tuple[float, float]] = {}
+    for page in pages:
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is None or element.tag != "img" or not hasattr(box, "replacement"):
+                continue
+            src = element.get("src") or ""
+            if not src.startswith("file:") or src.lower().endswith(".svg"):
+                continue
+            width, height = box.width * MM_PER_UNIT["px"], box.height * MM_PER_UNIT["px"]
+            old = placed.get(src, (0.0, 0.0))
+            placed[src] = (max(old[0], width), max(old[1], height))
+    return placed
+
+
+def _prepare_backgrounds(pages: list[Any]) -> bool:
+    """Resample raster backgrounds for their painted size, to be served in place of the originals; whether there were any."""
+    from types import SimpleNamespace
+    from urllib.parse import unquote, urlsplit
+
+    from booklet.builder import _background_stand_in, _raster_backgrounds
+    from booklet.images import CmykProfile, ImagePolicy, process
+
+    assert _setup is not None
+    backgrounds = _raster_backgrounds(SimpleNamespace(pages=pages))
+    if not backgrounds:
+        return False
+    policy = ImagePolicy(max_ppi=_setup.max_ppi, cmyk=_setup.cmyk)
+    profile = CmykProfile(_setup.profile, intent=_setup.intent) if _setup.cmyk and _setup.profile else None
+    substitutes = {}
+    for url, (painted, intrinsic) in backgrounds.items():
+        result = process(
+            Path(unquote(urlsplit(url).path)), placed_mm=painted, policy=policy, cache=_setup.cache / "images", profile=profile
+        )
+        substitutes[url] = _background_stand_in(result, intrinsic)
+    _fetcher.substitutes = substitutes
+    return True
+
+
+def _prepare_images(pages: list[Any]) -> dict[str, tuple[str, float]]:
+    """Resample each raster image for its placed size and draw the resampled one in its place.
+
+    The resampled image keeps the original's intrinsic size (its resolution says so), so the
+    layout already made stands; only the picture drawn into the boxes changes.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from weasyprint import DEFAULT_OPTIONS
+    from weasyprint.images import get_image_from_uri
+
+    from booklet.images import CmykProfile, ImagePolicy, process
+    from booklet.sandbox import cache_url
+
+    assert _setup is not None
+    placed = placed_images(pages)
+    if not placed:
+        return {}
+    policy = ImagePolicy(max_ppi=_setup.max_ppi, cmyk=_setup.cmyk)
+    profile = CmykProfile(_setup.profile, intent=_setup.intent) if _setup.cmyk and _setup.profile else None
+    done: dict[str, tuple[str, float]] = {}
+    loaded: dict[str, Any] = {}
+    for src, size in placed.items():
+        source = Path(unquote(urlsplit(src).path))
+        result = process(source, placed_mm=size, policy=policy, cache=_setup.cache / "images", profile=profile)
+        url = cache_url(f"images/{result.path.name}")
+        done[src] = (url, result.dpi)
+        loaded[src] = get_image_from_uri(cache={}, url_fetcher=_fetcher, options=DEFAULT_OPTIONS, url=url)
+    for page in pages:
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is not None and element.tag == "img" and (element.get("src") or "") in loaded:
+                box.replacement = loaded[element.get("src")]
+    return done
+
+
+# ---- Furniture, blanks and spacers ---------------------------------------------------
+
+
+def spacers_for(side: str) -> int:
+    """How many spacer pages put a part's first page on ``side``, after the last spacer's forced break."""
+    return {"first": 0, "left": 1, "right": 2}[side]
+
+
+def spacer_html(count: int, *, carried: dict[str, str] | None = None) -> str:
+    sets = ""
+    if carried:
+        sets = f' style="{escape(_string_set(carried.items()))}"'
+    return "".join(f'<div class="booklet-spacer"{sets if i == 0 else ""}></div>' for i in range(count))
+
+
+def _string_set(strings: Iterable[tuple[str, str]]) -> str:
+    return "string-set: " + ", ".join(f'{name} "{css_string(text)}"' for name, text in strings)
+
+
+def first_folio_style(folio: int) -> str:
+    """Number the document's first page ``folio``: a part typeset alone then has the folios it has in place."""
+    return f"@page :first {{ counter-reset: page {folio}; }}"
+
+
+def furniture_body(pages: Sequence[PageInfo]) -> str:
+    """Empty stand-ins with each page's page type and strings; a blank page comes from a forced side, as it did."""
+    out = []
+    pending_side: str | None = None
+    for info in pages:
+        if info.blank:
+            pending_side = "left" if info.side == "right" else "right"
+            continue
+        style = [f"page: {info.name or 'auto'}", f"break-before: {pending_side or 'page'}"]
+        if info.strings:
+            style.append(_string_set(info.strings))
+        out.append(f'<div class="booklet-stand-in" style="{escape("; ".join(style))}"></div>')
+        pending_side = None
+    return "".join(out)
+
+
+def anchors_html(names: Iterable[str]) -> str:
+    """Stand-in anchors for links that point into other parts, so WeasyPrint keeps those links."""
+    return "".join(f'<span class="booklet-anchor" id="{name}"></span>' for name in names)
+
+
+# ---- Running jobs, with a disk cache ---------------------------------------------------
+
+
+class Cache:
+    """Typeset parts on disk, keyed by everything they are made from."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, key: str) -> Typeset | None:
+        path = self.folder / f"{key}.part"
+        try:
+            value = pickle.loads(path.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        return value if isinstance(value, Typeset) else None
+
+    def put(self, key: str, value: Typeset) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / f"{key}.part", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _versions() -> str:
+    from importlib.metadata import version
+
+    from booklet import __version__
+
+    return f"{FORMAT} booklet {__version__} weasyprint {version('weasyprint')}"
+
+
+_SALT = _versions()
+
+
+def key_of(*pieces: str | bytes) -> str:
+    """A short digest of ``pieces``, and of the booklet and WeasyPrint versions that make things from them."""
+    digest = hashlib.sha256(_SALT.encode())
+    for piece in pieces:
+        data = piece.encode("utf-8") if isinstance(piece, str) else piece
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()[:32]
+
+
+class Runner:
+    """Typesets jobs in a pool of worker processes, one per core, reusing what the cache holds."""
+
+    def __init__(self, setup: Setup, cache: Cache, *, workers: int | None = None):
+        self.setup = setup
+        self.cache = cache
+        self.workers = workers or os.cpu_count() or 1
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.typeset = 0  # jobs typeset (not found in the cache), for the log and the tests
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self.pool is None:
+            return
+        if kind is not None:
+            # A failed or timed-out build: stop the workers now rather than wait for their parts.
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=kind is None, cancel_futures=True)
+        self.pool = None
+
+    def run(self, jobs: Sequence[Job]) -> dict[str, Typeset]:
+        """Typeset ``jobs`` (the cached ones are not typeset again); the first user error stops the build."""
+        results: dict[str, Typeset] = {}
+        todo = []
+        for job in dict((job.key, job) for job in jobs).values():
+            hit = self.cache.get(job.key)
+            if hit is not None:
+                results[job.key] = hit
+            else:
+                todo.append(job)
+        if not todo:
+            return results
+        log.debug("Typesetting %d part(s), %d from the cache", len(todo), len(results))
+        self.typeset += len(todo)
+        if len(todo) == 1 or self.workers == 1:
+            _start_worker(self.setup)
+            done: Iterable[tuple[str, Typeset | BaseException]] = map(_run, todo)
+        else:
+            done = self._pool().map(_run, todo)
+        errors = []
+        for key, value in done:
+            if isinstance(value, BaseException):
+                errors.append(value)
+                continue
+            self.cache.put(key, value)
+            results[key] = value
+        if errors:
+            raise errors[0]
+        return results
+
+    def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self.pool is None:
+            setup = self.setup
+            if threading.active_count() == 1:
+                # fork: the workers start with booklet and WeasyPrint already imported.
+                context = multiprocessing.get_context("fork")
+            else:
+                # Forking a process with other threads running (the preview server) can copy a held lock;
+                # a fork server is a clean, single-threaded parent. What it is sent must pickle.
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["booklet.parts", "weasyprint"])
+                setup = dataclasses.replace(setup, describe=None)
+            self.pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_start_worker, initargs=(setup,)
+            )
+        return self.pool
+
+
+# ---- Joining ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Pages ``first`` to ``first + count - 1`` of a typeset part, in their place in the publication."""
+
+    content: Typeset
+    first: int
+    count: int
+
+
+def join(slices: Sequence[Slice], furniture: Sequence[tuple[Typeset, int] | None], *, identity: bytes) -> bytes:
+    """One PDF from the slices in order, each page with its furniture drawn over it.
+
+    One set of named destinations and one outline for the whole; the first slice's metadata,
+    output intent and language; the parts' structure trees joined when they are tagged.
+    """
+    import pypdf
+    from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
+
+    writer = pypdf.PdfWriter()
+    readers: dict[int, Any] = {}
+    added: dict[int, list[tuple[Any, Any]]] = {}
+    names: dict[str, ArrayObject] = {}
+    outline: list[tuple[Any, int, Any]] = []
+    furniture_readers: dict[int, Any] = {}
+
+    def reader_of(part: Typeset, cache: dict[int, Any]) -> Any:
+        if id(part) not in cache:
+            cache[id(part)] = pypdf.PdfReader(io.BytesIO(part.pdf))
+        return cache[id(part)]
+
+    for piece in slices:
+        reader = reader_of(piece.content, readers)
+        offset = len(writer.pages) - piece.first
+        for number in range(piece.first, piece.first + piece.count):
+            original = reader.pages[number]
+            new = writer.add_page(original)
+            added.setdefault(id(piece.content), []).append((original, new))
+            over = furniture[len(writer.pages) - 1]
+            if over is not None:
+                source, page = over
+                _draw_over(writer, new, reader_of(source, furniture_readers).pages[page], f"/BkF{len(writer.pages)}")
+        owned = {
+            name
+            for name, page in piece.content.anchors
+            if piece.first <= page < piece.first + piece.count and not name.startswith(PART_ANCHOR)
+        }
+        for name, dest in reader.named_destinations.items():
+            if name not in owned or name in names:
+                continue
+            target = writer.pages[offset + reader.get_destination_page_number(dest)]
+            names[name] = ArrayObject(
+                [target.indirect_reference, NameObject("/XYZ"), FloatObject(dest.left or 0), FloatObject(dest.top or 0), NumberObject(0)]
+            )
+        outline.extend(_outline_items(reader, reader.outline, offset, range(piece.first, piece.first + piece.count)))
+    structure = _Structure(writer)
+    for key, pages in added.items():
+        structure.add(readers[key], pages)
+    for piece in slices:
+        structure.order(readers[id(piece.content)], range(piece.first, piece.first + piece.count))
+    structure.finish()
+
+    first_reader = readers[id(slices[0].content)]
+    catalog = writer._root_object
+    source = first_reader.trailer["/Root"]
+    for key in ("/OutputIntents", "/Metadata", "/Lang", "/MarkInfo", "/ViewerPreferences"):
+        if key in source:
+            catalog[NameObject(key)] = source[key].clone(writer)
+    if first_reader.metadata:
+        writer.add_metadata({key: value for key, value in first_reader.metadata.items() if isinstance(value, str)})
+    if names:
+        tree = ArrayObject()
+        for name in sorted(names):
+            tree.extend([TextStringObject(name), names[name]])
+        catalog[NameObject("/Names")] = DictionaryObject({NameObject("/Dests"): DictionaryObject({NameObject("/Names"): tree})})
+    _add_outline(writer, outline)
+    _compress(writer)
+    digest = hashlib.sha256(identity).hexdigest()
+    writer._ID = ArrayObject([ByteStringObject(digest[:32].encode()), ByteStringObject(digest[:32].encode())])
+    _stable_document_id(catalog, digest)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+class _Structure:
+    """The parts' structure trees (tagged PDF) joined under one Document element, with one parent tree."""
+
+    def __init__(self, writer: Any):
+        from pypdf.generic import ArrayObject
+
+        self.writer = writer
+        self.kids = ArrayObject()
+        self.placed: dict[int, list[tuple[int | None, Any]]] = {}  # each part's elements, by the page they start on
+        self.nums = ArrayObject()
+        self.next_key = 0
+        self.tagged = False
+
+    def add(self, reader: Any, pages: list[tuple[Any, Any]]) -> None:
+        from pypdf.generic import NameObject, NumberObject
+
+        root = reader.trailer["/Root"]
+        if "/StructTreeRoot" not in root:
+            return
+        self.tagged = True
+        tree = root["/StructTreeRoot"]
+        offset = self.next_key
+        for original, new in pages:
+            if "/StructParents" in original:
+                new[NameObject("/StructParents")] = NumberObject(original["/StructParents"] + offset)
+            for annotation in new.get("/Annots") or ():
+                annotation = annotation.get_object()
+                if "/StructParent" in annotation:
+                    annotation[NameObject("/StructParent")] = NumberObject(annotation["/StructParent"] + offset)
+        placed = self.placed.setdefault(id(reader), [])
+        for top in _as_list(tree.get("/K")):
+            for kid in _as_list(top.get_object().get("/K")):
+                # Stand-in anchors leave empty elements behind; they mark nothing.
+                if not hasattr(kid, "get_object") or not _as_list(kid.get_object().get("/K")):
+                    continue
+                page = _first_page(kid.get_object())
+                number = reader.get_page_number(page.get_object()) if page is not None else None
+                placed.append((number, kid.clone(self.writer, ignore_fields=["/P"])))
+        numbers = tree.get("/ParentTree", {}).get("/Nums", [])
+        highest = -1
+        for key, value in zip(numbers[::2], numbers[1::2], strict=True):
+            self.nums.extend([NumberObject(key + offset), value.clone(self.writer, ignore_fields=["/P"])])
+            highest = max(highest, int(key))
+        self.next_key = offset + highest + 1
+
+    def order(self, reader: Any, pages: range) -> None:
+        """Take the elements of ``reader`` that start on ``pages``: a slice's, in reading order."""
+        for number, kid in self.placed.get(id(reader), []):
+            if number is None or number in pages:
+                self.kids.append(kid)
+        self.placed[id(reader)] = [(n, kid) for n, kid in self.placed.get(id(reader), []) if n is not None and n not in pages]
+
+    def finish(self) -> None:
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+        if not self.tagged:
+            return
+        writer = self.writer
+        tree = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
+        tree_ref = writer._add_object(tree)
+        document = DictionaryObject(
+            {NameObject("/Type"): NameObject("/StructElem"), NameObject("/S"): NameObject("/Document"), NameObject("/P"): tree_ref}
+        )
+        document_ref = writer._add_object(document)
+        document[NameObject("/K")] = self.kids
+        tree[NameObject("/K")] = ArrayObject([document_ref])
+        tree[NameObject("/ParentTree")] = writer._add_object(DictionaryObject({NameObject("/Nums"): self.nums}))
+        tree[NameObject("/ParentTreeNextKey")] = NumberObject(self.next_key)
+        _set_parents(document_ref)
+        writer._root_object[NameObject("/StructTreeRoot")] = tree_ref
+
+
+def _first_page(element: Any) -> Any:
+    """The page a structure element's content starts on (its own /Pg, or its first descendant's)."""
+    stack = [element]
+    while stack:
+        item = stack.pop(0)
+        item = item.get_object() if hasattr(item, "get_object") else item
+        if not isinstance(item, dict):
+            continue
+        if "/Pg" in item:
+            return item["/Pg"]
+        stack[:0] = _as_list(item.get("/K"))
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    value = value.get_object() if hasattr(value, "get_object") else value
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _set_parents(parent_ref: Any) -> None:
+    """Give each structure element its /P, which the parts' copies were made without."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    stack = [parent_ref]
+    while stack:
+        ref = stack.pop()
+        element = ref.get_object()
+        for kid in _as_list(element.get("/K")):
+            target = kid.get_object() if hasattr(kid, "get_object") else kid
+            if isinstance(target, DictionaryObject) and "/S" in target:
+                target[NameObject("/P")] = ref
+                if hasattr(kid, "idnum"):
+                    stack.append(kid)
+
+
+def _compress(writer: Any) -> None:
+    """Keep one copy of what the parts share (the colour profile, images), and compress every stream once."""
+    from pypdf.generic import StreamObject
+
+    _dedupe(writer)
+    for number, obj in enumerate(writer._objects):
+        if isinstance(obj, StreamObject) and "/Filter" not in obj and obj.get("/Type") != "/Metadata":
+            encoded = obj.flate_encode()
+            encoded.indirect_reference = obj.indirect_reference
+            writer._objects[number] = encoded
+
+
+def _dedupe(writer: Any) -> None:
+    """Point every reference to a stream at the first of its identical copies, and drop the copies."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+    first: dict[bytes, int] = {}
+    alias: dict[int, int] = {}
+    for number, obj in enumerate(writer._objects, start=1):
+        if not isinstance(obj, StreamObject):
+            continue
+        described = repr(sorted((key, repr(value)) for key, value in obj.items() if key != "/Length")).encode()
+        key = hashlib.sha256(described + b"\0" + obj.get_data()).digest()
+        if key in first:
+            alias[number] = first[key]
+        else:
+            first[key] = number
+    if not alias:
+        return
+
+    def repoint(value: Any) -> Any:
+        if isinstance(value, IndirectObject) and value.idnum in alias:
+            return IndirectObject(alias[value.idnum], 0, writer)
+        if isinstance(value, DictionaryObject):
+            for key in list(value.keys()):
+                value[key] = repoint(value.raw_get(key) if hasattr(value, "raw_get") else value[key])
+        elif isinstance(value, ArrayObject):
+            for index, item in enumerate(value):
+                value[index] = repoint(item)
+        return value
+
+    for obj in writer._objects:
+        if obj is not None:
+            repoint(obj)
+    repoint(writer._root_object)
+    for number in alias:
+        writer._objects[number - 1] = None
+
+
+def _stable_document_id(catalog: Any, digest: str) -> None:
+    """Give the XMP metadata a DocumentID derived from the inputs, as a single pass does."""
+    from booklet.typeset import DOCUMENT_ID, xmp_document_id
+
+    if "/Metadata" not in catalog:
+        return
+    stream = catalog["/Metadata"].get_object()
+    stream.set_data(DOCUMENT_ID.sub(xmp_document_id(digest), stream.get_data()))
+
+
+def _draw_over(writer: Any, page: Any, over: Any, name: str) -> None:
+    """Draw ``over`` (a furniture page) on top of ``page``, as a form marked as a pagination artifact."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, StreamObject
+
+    contents = over.get_contents()
+    data = contents.get_data() if contents is not None else b""
+    if not data.strip():
+        return
+    form = StreamObject()
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject(FloatObject(float(v)) for v in over.mediabox)
+    form[NameObject("/Resources")] = over["/Resources"].clone(writer) if "/Resources" in over else DictionaryObject()
+    form.set_data(data)
+    reference = writer._add_object(form)
+    resources = page["/Resources"].get_object()
+    xobjects = resources.get("/XObject")
+    if xobjects is None:
+        xobjects = DictionaryObject()
+        resources[NameObject("/XObject")] = xobjects
+    xobjects = xobjects.get_object()
+    xobjects[NameObject(name)] = reference
+    own = page.get_contents()
+    stream = StreamObject()
+    stream.set_data(b"q\n" + (own.get_data() if own is not None else b"") + b"\nQ\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n")
+    page.replace_contents(stream)
+
+
+def _outline_items(reader: Any, items: list[Any], offset: int, pages: range) -> list[tuple[Any, int, Any]]:
+    """The bookmarks on ``pages`` of a part as (title and position, page in the publication, children), in order."""
+    out: list[tuple[Any, int, Any]] = []
+    last_kept = False
+    for item in items:
+        if isinstance(item, list):
+            if out and last_kept:
+                title, page, _ = out[-1]
+                out[-1] = (title, page, _outline_items(reader, item, offset, pages))
+            continue
+        number = reader.get_destination_page_number(item)
+        last_kept = number in pages
+        if last_kept:
+            out.append(((item.title, item.left, item.top), offset + number, None))
+    return out
+
+
+def _add_outline(writer: Any, items: list[tuple[Any, int, Any]], parent: Any = None) -> None:
+    from pypdf.generic import Fit
+
+    for (title, left, top), page, children in items:
+        entry = writer.add_outline_item(title=title, page_number=page, parent=parent, fit=Fit.xyz(left, top, 0))
+        if children:
+            _add_outline(writer, children, entry)

@@ -1,0 +1,271 @@
+"""Typesetting in parts: the same PDF as a single pass, reused from the cache, and invalidated by what changes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdf
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image, ImageChops
+
+from conftest import ROOT, run
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from generate import generate
+
+# Pages typeset in parts match the single pass glyph for glyph; folios are drawn from a document of
+# their own, whose font subset can place a digit a hundredth of a point away. At 50 dpi that moves
+# the anti-aliasing of a few pixels of a folio, never more.
+MAX_PIXELS_APART = 0.001
+
+
+def texts(pdf: Path) -> list[str]:
+    doc = pdfium.PdfDocument(pdf)
+    return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+
+
+def pixels(pdf: Path) -> list[Image.Image]:
+    doc = pdfium.PdfDocument(pdf)
+    return [doc[i].render(scale=50 / 72).to_pil().convert("RGB") for i in range(len(doc))]
+
+
+def outline(pdf: Path) -> list[tuple[str, int]]:
+    reader = pypdf.PdfReader(pdf)
+
+    def walk(items: list) -> list[tuple[str, int]]:
+        out = []
+        for item in items:
+            if isinstance(item, list):
+                out += walk(item)
+            else:
+                out.append((item.title, reader.get_destination_page_number(item)))
+        return out
+
+    return walk(reader.outline)
+
+
+def links(pdf: Path) -> list[list[tuple[str, int]]]:
+    """Each page's internal links as (target name, target page)."""
+    reader = pypdf.PdfReader(pdf)
+    dests = {name: reader.get_destination_page_number(dest) for name, dest in reader.named_destinations.items()}
+    out = []
+    for page in reader.pages:
+        found = []
+        for annotation in page.get("/Annots") or ():
+            annotation = annotation.get_object()
+            if "/Dest" in annotation:
+                name = str(annotation["/Dest"])
+                found.append((name, dests.get(name, -1)))
+        out.append(sorted(found))
+    return out
+
+
+def assert_same_publication(parts_pdf: Path, single_pdf: Path) -> None:
+    """Page count, text on every page, pixels at 50 dpi, outline and links: the same."""
+    assert len(pypdf.PdfReader(parts_pdf).pages) == len(pypdf.PdfReader(single_pdf).pages)
+    assert texts(parts_pdf) == texts(single_pdf)
+    for number, (a, b) in enumerate(zip(pixels(parts_pdf), pixels(single_pdf), strict=True), start=1):
+        assert a.size == b.size, f"page {number}"
+        red, green, blue = ImageChops.difference(a, b).split()
+        differing = sum(ImageChops.lighter(ImageChops.lighter(red, green), blue).histogram()[1:])
+        apart = differing / (a.width * a.height)
+        assert apart <= MAX_PIXELS_APART, f"page {number}: {apart:.4%} of pixels differ"
+    assert outline(parts_pdf) == outline(single_pdf)
+    assert links(parts_pdf) == links(single_pdf)
+
+
+def typeset_count(output: str, *, content: bool = False) -> int:
+    """How many part documents the build typeset (or of them, groups of content), from its log."""
+    found = re.findall(r"Typeset (\d+) part document\(s\) for the \w+ edition, (\d+) of its (\d+) groups", output)
+    assert found, "no part was typeset or reused"
+    return sum(int(match[1 if content else 0]) for match in found)
+
+
+# ---- The sample booklet -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_single(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("single-pass")
+    result = run("build", "--project", str(ROOT), "--out", str(out), "-e", "print", "-e", "screen", "--single-pass", "-q")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_sample_print_in_parts_is_the_single_pass(sample_pdf: Path, sample_single: Path) -> None:
+    assert_same_publication(sample_pdf, sample_single / sample_pdf.name)
+
+
+def test_sample_screen_in_parts_is_the_single_pass_and_tagged(sample_screen: Path, sample_single: Path) -> None:
+    assert_same_publication(sample_screen, sample_single / sample_screen.name)
+    reader = pypdf.PdfReader(sample_screen)
+    tree = reader.trailer["/Root"]["/StructTreeRoot"]
+    keys = tree["/ParentTree"]["/Nums"][::2]
+    # Every page's marked content is reachable from the one parent tree.
+    assert all(page["/StructParents"] in keys for page in reader.pages)
+    document = tree["/K"][0].get_object()
+    assert document["/S"] == "/Document"
+
+    def first_page(element) -> int | None:
+        element = element.get_object()
+        if "/Pg" in element:
+            return reader.get_page_number(element["/Pg"].get_object())
+        for kid in element.get("/K") or ():
+            if hasattr(kid, "get_object") and isinstance(kid.get_object(), dict) and (found := first_page(kid)) is not None:
+                return found
+        return None
+
+    # The reading order is the pages' order, with the timeline's spread at the centre where it is printed.
+    starts = [first_page(kid) for kid in document["/K"]]
+    assert starts == sorted(starts)
+    assert set(range(len(reader.pages))) <= set(starts) | {None}
+
+
+def test_reference_html_renders_alone_with_plain_weasyprint(sample_pdf: Path, tmp_path: Path) -> None:
+    from weasyprint import HTML
+
+    reference = sample_pdf.with_suffix(".html")
+    assert "file://" not in reference.read_text(encoding="utf-8")
+    HTML(filename=reference).write_pdf(tmp_path / "plain.pdf")
+    assert texts(tmp_path / "plain.pdf") == texts(sample_pdf)
+
+
+# ---- A generated publication of many parts --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seven sections of uneven length: several groups of sections, blank pages, footnotes, figures, a timeline."""
+    project = generate(tmp_path_factory.mktemp("gen") / "project", sections=7, paragraphs=7, seed=3)
+    toml = project / "booklet.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[limits]\ntimeout = 600\n", encoding="utf-8")
+    return project
+
+
+LOG: list[str] = []
+
+
+def build(project: Path, out: Path, *extra: str) -> Path:
+    result = run("build", "--project", str(project), "--out", str(out), "-e", "print", *extra)
+    assert result.exit_code == 0, result.output
+    LOG[:] = [result.output]
+    return out / "bench-print.pdf"
+
+
+def test_generated_publication_in_parts_is_the_single_pass(generated: Path, tmp_path: Path) -> None:
+    parts_pdf = build(generated, tmp_path / "parts")
+    single_pdf = build(generated, tmp_path / "single", "--single-pass")
+    assert_same_publication(parts_pdf, single_pdf)
+    pages = texts(parts_pdf)
+    # Openers on rectos, each after its divider; the contents page gives each opener's page; blank pages between.
+    contents = pages[2]
+    for number in range(1, 8):
+        opener = next(i for i, text in enumerate(pages) if text.startswith(f"{number}\r\nSection {number}:"))
+        assert opener % 2 == 0, f"section {number} opens on page {opener + 1}, a verso"
+        assert pages[opener - 1] == str(number)
+        listed = re.search(rf"^{number} Section {number}:[^\n]*?(\d+)\r?$", contents, re.M)
+        assert listed and int(listed[1]) == opener + 1
+    assert "" in pages, "no blank page: the publication does not test blank pages between parts"
+    timeline = next(i for i, text in enumerate(pages) if re.match(r"1 9 0 0 – \d \d \d \d\r\nThe years at a glance", text))
+    assert timeline % 2 == 1, "the timeline's spread starts on a verso"
+    listed = re.search(r"^The years at a glance[^\n]*?(\d+)\r?$", contents, re.M)
+    assert listed and int(listed[1]) == timeline + 1
+
+
+def test_a_one_word_edit_typesets_one_part_and_matches_a_single_pass(generated: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(generated, project)
+    build(project, tmp_path / "out")
+    section = project / "content" / "03-section.md"
+    text = section.read_text(encoding="utf-8")
+    section.write_text(text.replace(" dolor ", " dolorem ", 1), encoding="utf-8")
+    pdf = build(project, tmp_path / "out")
+    # The group holding the section; its pages and page numbers are unchanged, so nothing else.
+    assert typeset_count(LOG[0]) == 1
+    assert_same_publication(pdf, build(project, tmp_path / "single", "--single-pass"))
+
+
+def test_an_edit_that_adds_pages_early_moves_the_rest_and_matches_a_single_pass(generated: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(generated, project)
+
+    def opener_of_section_5(pdf: Path) -> int:
+        return next(i for i, text in enumerate(texts(pdf)) if text.startswith("5\r\nSection 5:"))
+
+    before = opener_of_section_5(build(project, tmp_path / "out"))
+    section = project / "content" / "01-section.md"
+    text = section.read_text(encoding="utf-8")
+    section.write_text(text + "\n\n" + "\n\n".join(["Lorem ipsum dolor sit amet, " * 30] * 8) + "\n", encoding="utf-8")
+    pdf = build(project, tmp_path / "out")
+    assert opener_of_section_5(pdf) > before
+    # The edited group, and not the others; the contents page (its numbers) and the furniture from there on.
+    assert typeset_count(LOG[0], content=True) == 1
+    groups = re.search(r"of its (\d+) groups", LOG[0])
+    assert groups and int(groups[1]) >= 6, "front, back, timeline, its filler and at least two groups of sections"
+    assert_same_publication(pdf, build(project, tmp_path / "single", "--single-pass"))
+
+
+def test_a_rebuild_with_nothing_changed_typesets_nothing(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = build(generated, tmp_path / "out")
+    made = first.read_bytes()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("typeset with nothing changed")
+
+    import booklet.typeset
+
+    monkeypatch.setattr(booklet.typeset, "render", refuse)
+    second = build(generated, tmp_path / "out")
+    assert second.read_bytes() == made
+    assert "The print edition is unchanged" in LOG[0]
+
+
+@pytest.mark.parametrize("change", ["template", "brand", "image", "config"])
+def test_the_cache_is_invalidated_by_what_changes(change: str, generated: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(generated, project)
+    before = build(project, tmp_path / "out").read_bytes()
+    if change == "template":
+        (project / "templates").mkdir()
+        (project / "templates" / "extra.css").write_text(".body p { color: rgb(200, 0, 0); }\n", encoding="utf-8")
+    elif change == "brand":
+        brand = project / "assets" / "brands" / "anniversary" / "_brand.yml"
+        text = brand.read_text(encoding="utf-8")
+        colour = re.search(r"primary: (\S+)", text)
+        assert colour
+        brand.write_text(text.replace(colour[0], "primary: '#7a1f5c'", 1), encoding="utf-8")
+    elif change == "image":
+        from PIL import Image
+
+        Image.new("RGB", (1200, 800), (10, 200, 30)).save(project / "content" / "images" / "figure-02.png")
+    else:
+        toml = project / "booklet.toml"
+        toml.write_text(toml.read_text(encoding="utf-8") + '\n[page.margins]\nouter = "25mm"\n', encoding="utf-8")
+    after = build(project, tmp_path / "out")
+    assert typeset_count(LOG[0]) >= 1
+    assert after.read_bytes() != before
+    # What the cache gave back is what a build from nothing makes.
+    assert_same_publication(after, build(project, tmp_path / "fresh"))
+
+
+def test_the_benchmark_script_runs_on_a_tiny_publication() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny"], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| tiny |")]
+    assert [row.split("|")[2].strip() for row in rows][:6] == [
+        "raw WeasyPrint, final HTML, one process",
+        "booklet, single pass (--single-pass)",
+        "booklet, cold (parts in parallel)",
+        "rebuild, nothing changed",
+        "rebuild after a one-word edit",
+        "rebuild after an edit adding pages early",
+    ]
+    assert rows[0].split("|")[4].strip() == "1.00"
+    assert re.search(r"on \d+ core", result.stdout)

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 
-from booklet import layout, parts, sandbox, timeline_layout, typeset
+from booklet import fresh, layout, parts, sandbox, timeline_layout, typeset
 from booklet.brand import Brand, load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
@@ -105,9 +105,15 @@ def build(
     if editions:
         editions_to_make(editions)  # an unknown name is an error before anything is read
 
-    # 1. Load the config and the brand.
+    # 1. Load the config (nothing more when no input changed since the last build) and the brand.
     config = load_config(project, brand=brand, out_dir=out_dir)
     makers = editions_to_make(editions or config.editions)
+    options = build_options(config, editions=editions, single_pass=single_pass, html=html)
+    if fresh.replay(config, options=options):
+        return []
+    inputs = fresh.inputs_digest(config, options=options)
+    fresh.forget(config)
+    report: list[tuple[int, str]] = []
     log.info("Loaded %s (brand %s)", config.path.name, display_path(config.brand))
     the_brand = load_brand(config.brand)
 
@@ -160,6 +166,7 @@ def build(
     for edition in made:
         result = BuildResult(path=edition.path, pages=edition.pages, size=len(edition.pdf), seconds=time.perf_counter() - started)
         log.info("Wrote %s: %d pages, %s, in %.1f s", _shown(edition.path), result.pages, _size(result.size), result.seconds)
+        report.append((logging.INFO, f"{_shown(edition.path)}: {result.pages} pages, {_size(result.size)}"))
         results.append(result)
 
     # 8. Preflight what was written, as a printer would (once for given bytes and sources).
@@ -172,14 +179,29 @@ def build(
         findings = _load(stored)
         if findings is None:
             findings = check_output(
-                edition.path, brand=the_brand, sections=sections, html=edition.html, edition=edition.name, expect_cmyk=edition.cmyk
+                edition.path,
+                brand=the_brand,
+                sections=sections,
+                html=edition.html,
+                edition=edition.name,
+                expect_cmyk=edition.cmyk,
+                cache=pub.cache / "preflight" / f"{edition.name}-pages.pickle",
             )
             _store(stored, findings)
         if findings:
-            log.warning("Preflight of the %s edition: %s; run `booklet preflight` for the report", edition.name, summary(findings))
+            message = f"Preflight of the {edition.name} edition: {summary(findings)}; run `booklet preflight` for the report"
+            report.append((logging.WARNING, message))
+            log.warning("%s", message)
         else:
+            report.append((logging.INFO, f"Preflight of the {edition.name} edition: clean"))
             log.info("Preflight of the %s edition: clean", edition.name)
+    fresh.record(config, inputs, [edition.path for edition in made], report)
     return results
+
+
+def build_options(config: Config, *, editions: Sequence[str], single_pass: bool, html: bool) -> tuple[object, ...]:
+    """What, besides the files, a build's output depends on: the same options give the same PDFs."""
+    return (tuple(editions or config.editions), single_pass, html)
 
 
 def _load(path: Path) -> Any:

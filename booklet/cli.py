@@ -132,6 +132,15 @@ def _project_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @common_options
 def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[str, ...], single_pass: bool, write_html: bool) -> None:
     """Build the publication's PDFs."""
+    from booklet import fresh
+    from booklet.config import load_config
+
+    # Before the builder (and WeasyPrint, Jinja, Markdown) is even imported: is there anything to do?
+    config = load_config(project, brand=brand, out_dir=out)
+    if set(editions) <= {"print", "screen", "handout", "timeline"}:
+        options = (tuple(editions or config.editions), single_pass, write_html)
+        if fresh.replay(config, options=options):
+            return
     from booklet.builder import build as run_build
 
     run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import xml.etree.ElementTree as etree  # noqa: N813 - the name Markdown uses
@@ -21,6 +22,7 @@ from booklet.config import Config
 from booklet.errors import BookletError, ContentError, raise_all
 from booklet.images import oversized
 from booklet.limits import check_file_size
+from booklet.output import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,7 @@ def check_front_matter(meta: dict[str, Any], path: Path) -> None:
 
 
 def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, number: int | None, config: Config) -> Section:
-    html = markdown_to_html(body, prefix=_slug(path.stem))
+    html = markdown_to_html(body, prefix=_slug(path.stem), cache=config.out_dir / ".cache" / "markdown")
     depth = nesting_depth(html)
     if depth > MAX_NESTING:
         raise ContentError(
@@ -210,15 +212,33 @@ def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, 
 _FOOTNOTE_ID = re.compile(r"""\b(id|href)="(#?)(fn|fnref):""")
 
 
-def markdown_to_html(text: str, *, prefix: str = "") -> str:
+def markdown_to_html(text: str, *, prefix: str = "", cache: Path | None = None) -> str:
     """Render Markdown with the extensions booklet supports (a fresh parser per call).
 
     ``prefix`` goes into footnote ids, which Markdown numbers from 1 in every file: without it,
-    two sections' first footnotes would share an id and their links would cross.
+    two sections' first footnotes would share an id and their links would cross. With ``cache``
+    (a folder), the HTML of a text rendered before is read back instead of rendered again.
     """
+    stored = None
+    if cache is not None:
+        from booklet import __version__
+
+        key = hashlib.sha256(f"{__version__} {markdown.__version__} {prefix}\0{text}".encode()).hexdigest()[:32]
+        stored = cache / f"{key}.html"
+        try:
+            return stored.read_text(encoding="utf-8")
+        except OSError:
+            pass
     md = markdown.Markdown(extensions=[*MARKDOWN_EXTENSIONS, FigureExtension()], output_format="html")
     html = md.convert(text)
-    return _FOOTNOTE_ID.sub(lambda m: f'{m[1]}="{m[2]}{m[3]}:{prefix}-', html) if prefix else html
+    html = _FOOTNOTE_ID.sub(lambda m: f'{m[1]}="{m[2]}{m[3]}:{prefix}-', html) if prefix else html
+    if stored is not None:
+        try:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(stored, html.encode("utf-8"))
+        except OSError:
+            pass  # an output folder that cannot be written is reported when the PDF is written
+    return html
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")

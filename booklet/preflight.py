@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from booklet.data import SCRIPT_FONTS
@@ -82,9 +82,19 @@ class Rules:
 
 
 def run_preflight(
-    pdf: Path, *, sections: list, html: str | None = None, rules: Rules = Rules(), glyph_fonts: dict[str, set[int]] | None = None
+    pdf: Path,
+    *,
+    sections: list,
+    html: str | None = None,
+    rules: Rules = Rules(),
+    glyph_fonts: dict[str, set[int]] | None = None,
+    cache: Path | None = None,
 ) -> list[Finding]:
-    """Every check, in the order a printer reads a report: file-wide first, then page by page."""
+    """Every check, in the order a printer reads a report: file-wide first, then page by page.
+
+    With ``cache`` (a file), each page's results are kept under a digest of what the page draws,
+    so a rebuild checks again only the pages that changed.
+    """
     import pypdf
 
     from booklet.pdftext import Document
@@ -95,13 +105,24 @@ def run_preflight(
     pages_text: list[str] = []
     page_fonts: list[set[str]] = []
     page_findings: list[Finding] = []
+    known = _load_page_cache(cache)
+    kept: dict[str, tuple[str, set[str], list[Finding]]] = {}
     with Document(pdf) as doc:
         for page in doc.pages():
-            pages_text.append(page.text)
-            page_fonts.append({_font_name(name) for name in page.fonts})
-            page_findings += _check_page(page, page.number, len(doc), rules, source_map)
-            if rules.headings_font and 1 < page.number < len(doc):
-                page_findings += _check_lone_heading(page, page.number, rules, source_map)
+            key = _page_key(reader.pages[page.number - 1], page.number, len(doc), rules, source_map) if cache else ""
+            if key in known:
+                text, fonts, found = known[key]
+            else:
+                text, fonts = page.text, {_font_name(name) for name in page.fonts}
+                found = _check_page(page, page.number, len(doc), rules, source_map)
+                if rules.headings_font and 1 < page.number < len(doc):
+                    found += _check_lone_heading(page, page.number, rules, source_map)
+            kept[key] = (text, fonts, found)
+            pages_text.append(text)
+            page_fonts.append(fonts)
+            page_findings += found
+    if cache is not None:
+        _store_page_cache(cache, kept)
     findings += _check_page_count(reader, rules)
     findings += _check_fonts(reader, rules, source_map, page_fonts)
     findings += _check_boxes(reader)
@@ -114,6 +135,62 @@ def run_preflight(
     if glyph_fonts:
         findings += _check_glyphs(sections, glyph_fonts, pages_text)
     return findings
+
+
+def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: SourceMap) -> str:
+    """A digest of what a page draws (its content and forms, with their resources) and of how it is judged."""
+    import hashlib
+
+    judged = tuple((key, sorted(value) if isinstance(value, (set, frozenset)) else value) for key, value in asdict(rules).items())
+    digest = hashlib.sha256(repr((number, pages, judged, source_map.source_of(number))).encode())
+    seen: set[int] = set()
+
+    def take(obj: Any) -> None:
+        obj = obj.get_object()
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if hasattr(obj, "get_data"):
+            digest.update(obj.get_data())
+        resources = obj.get("/Resources")
+        if resources is None:
+            return
+        resources = resources.get_object()
+        for name in ("/Font", "/XObject"):
+            for key, value in sorted((resources.get(name) or {}).items()):
+                digest.update(key.encode())
+                target = value.get_object()
+                if name == "/XObject":
+                    take(value)
+                else:
+                    digest.update(str(target.get("/BaseFont")).encode())
+
+    contents = page.get_contents()
+    if contents is not None:
+        digest.update(contents.get_data())
+    take(page)
+    return digest.hexdigest()
+
+
+def _load_page_cache(path: Path | None) -> dict[str, tuple[str, set[str], list[Finding]]]:
+    import pickle
+
+    if path is None:
+        return {}
+    try:
+        value = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _store_page_cache(path: Path, pages: dict[str, tuple[str, set[str], list[Finding]]]) -> None:
+    import pickle
+
+    from booklet.output import write_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def summary(findings: list[Finding]) -> str:
@@ -593,7 +670,9 @@ def font_coverage(paths: list[Path]) -> dict[str, set[int]]:
     return coverage
 
 
-def check_output(pdf: Path, *, brand, sections: list, html: str, edition: str = "print", expect_cmyk: bool = False) -> list[Finding]:
+def check_output(
+    pdf: Path, *, brand, sections: list, html: str, edition: str = "print", expect_cmyk: bool = False, cache: Path | None = None
+) -> list[Finding]:
     """Preflight a built edition with the rules its brand and edition imply."""
     # The script fonts booklet declares after the brand's are as good as the brand's own.
     families = {brand.base_family, brand.headings_family, *SCRIPT_FONTS}
@@ -611,4 +690,4 @@ def check_output(pdf: Path, *, brand, sections: list, html: str, edition: str = 
         base_font=brand.base_family,
         base_size=brand.base_size,
     )
-    return run_preflight(pdf, sections=sections, html=html, rules=rules, glyph_fonts=font_coverage(faces) if faces else None)
+    return run_preflight(pdf, sections=sections, html=html, rules=rules, glyph_fonts=font_coverage(faces) if faces else None, cache=cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -222,7 +223,23 @@ def test_a_rebuild_with_nothing_changed_typesets_nothing(generated: Path, tmp_pa
     monkeypatch.setattr(booklet.typeset, "render", refuse)
     second = build(generated, tmp_path / "out")
     assert second.read_bytes() == made
+    assert "Nothing has changed since the last build; its PDFs are up to date" in LOG[0]
+    assert "bench-print.pdf: " in LOG[0] and "Preflight of the print edition" in LOG[0]
+
+    # A file touched but not changed: the build reads everything again, finds every part in the cache.
+    section = generated / "content" / "02-section.md"
+    os.utime(section, ns=(section.stat().st_atime_ns, section.stat().st_mtime_ns + 1_000_000_000))
+    third = build(generated, tmp_path / "out")
+    assert third.read_bytes() == made
     assert "The print edition is unchanged" in LOG[0]
+
+
+def test_a_changed_output_is_built_again(generated: Path, tmp_path: Path) -> None:
+    first = build(generated, tmp_path / "out")
+    made = first.read_bytes()
+    first.write_bytes(b"%PDF-1.7 damaged")
+    assert build(generated, tmp_path / "out").read_bytes() == made
+    assert "Nothing has changed" not in LOG[0]
 
 
 @pytest.mark.parametrize("change", ["template", "brand", "image", "config"])
@@ -269,3 +286,13 @@ def test_the_benchmark_script_runs_on_a_tiny_publication() -> None:
     ]
     assert rows[0].split("|")[4].strip() == "1.00"
     assert re.search(r"on \d+ core", result.stdout)
+
+
+def test_footnotes_of_two_sections_have_ids_of_their_own() -> None:
+    from booklet.content import markdown_to_html
+
+    first = markdown_to_html("A claim.[^1]\n\n[^1]: A note.", prefix="01-one")
+    second = markdown_to_html("Another.[^1]\n\n[^1]: Another note.", prefix="02-two")
+    ids = re.findall(r'id="([^"]+)"', first) + re.findall(r'id="([^"]+)"', second)
+    assert ids == ["fnref:01-one-1", "fn:01-one-1", "fnref:02-two-1", "fn:02-two-1"]
+    assert 'href="#fn:02-two-1"' in second

@@ -113,7 +113,23 @@ def build(
         return []
     inputs = fresh.inputs_digest(config, options=options)
     fresh.forget(config)
+    # Every warning of this build is said again by a build that finds nothing changed (and fails it under --strict).
     report: list[tuple[int, str]] = []
+    with fresh.Recording(report):
+        return _build(config, makers, report=report, inputs=inputs, started=started, single_pass=single_pass, html=html)
+
+
+def _build(
+    config: Config,
+    makers: list[Callable[[Project], Edition]],
+    *,
+    report: list[tuple[int, str]],
+    inputs: str,
+    started: float,
+    single_pass: bool,
+    html: bool,
+) -> list[BuildResult]:
+    """The build's phases, in order: brand, content, editions, writing, preflight; then the stamp for the next build."""
     log.info("Loaded %s (brand %s)", config.path.name, display_path(config.brand))
     the_brand = load_brand(config.brand)
 
@@ -128,7 +144,7 @@ def build(
         sections=sections,
         timeline=timeline,
         timeline_after=after,
-        env=layout.environment(config.templates_dir, cache=config.out_dir / CACHE / "templates"),
+        env=layout.environment(config.templates_dir, cache=config.out_dir / CACHE / "templates" if config.out_dir.is_dir() else None),
         context=layout.publication_context(config, the_brand, sections),
         # Served: the project, booklet's own layouts, and the brand's folder and the very files it names
         # (a brand chosen with --brand may keep its fonts beside it rather than in the project).
@@ -154,6 +170,7 @@ def build(
 
     # 7. Write, atomically; then note what each edition was made from, for the next build.
     results = []
+    written: list[tuple[int, str]] = []
     for edition in made:
         write_atomic(edition.path, edition.pdf)
         if html and edition.html is not None:
@@ -166,7 +183,7 @@ def build(
     for edition in made:
         result = BuildResult(path=edition.path, pages=edition.pages, size=len(edition.pdf), seconds=time.perf_counter() - started)
         log.info("Wrote %s: %d pages, %s, in %.1f s", _shown(edition.path), result.pages, _size(result.size), result.seconds)
-        report.append((logging.INFO, f"{_shown(edition.path)}: {result.pages} pages, {_size(result.size)}"))
+        written.append((logging.INFO, f"{_shown(edition.path)}: {result.pages} pages, {_size(result.size)}"))
         results.append(result)
 
     # 8. Preflight what was written, as a printer would (once for given bytes and sources).
@@ -189,13 +206,11 @@ def build(
             )
             _store(stored, findings)
         if findings:
-            message = f"Preflight of the {edition.name} edition: {summary(findings)}; run `booklet preflight` for the report"
-            report.append((logging.WARNING, message))
-            log.warning("%s", message)
+            log.warning("Preflight of the %s edition: %s; run `booklet preflight` for the report", edition.name, summary(findings))
         else:
-            report.append((logging.INFO, f"Preflight of the {edition.name} edition: clean"))
+            written.append((logging.INFO, f"Preflight of the {edition.name} edition: clean"))
             log.info("Preflight of the %s edition: clean", edition.name)
-    fresh.record(config, inputs, [edition.path for edition in made], report)
+    fresh.record(config, inputs, [edition.path for edition in made], [*written, *report])
     return results
 
 

@@ -183,7 +183,9 @@ def check_front_matter(meta: dict[str, Any], path: Path) -> None:
 
 
 def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, number: int | None, config: Config) -> Section:
-    html = markdown_to_html(body, prefix=_slug(path.stem), cache=config.out_dir / ".cache" / "markdown")
+    # The cache lives in the output folder, which a build that fails while reading must not create.
+    cache = config.out_dir / ".cache" / "markdown" if config.out_dir.is_dir() else None
+    html = markdown_to_html(body, prefix=_slug(path.stem), cache=cache)
     depth = nesting_depth(html)
     if depth > MAX_NESTING:
         raise ContentError(

@@ -65,6 +65,24 @@ def replay(config: Config, *, options: Sequence[object]) -> bool:
     return True
 
 
+class Recording(logging.Handler):
+    """While in use, keeps every warning booklet logs, as (level, message), in ``into``."""
+
+    def __init__(self, into: list[tuple[int, str]]):
+        super().__init__(level=logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append((record.levelno, record.getMessage()))
+
+    def __enter__(self) -> Recording:
+        logging.getLogger("booklet").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("booklet").removeHandler(self)
+
+
 def record(config: Config, digest: str, outputs: Sequence[Path], report: Sequence[tuple[int, str]]) -> None:
     """Note what a successful build wrote from which inputs, for the next build to compare."""
     from booklet.output import write_atomic

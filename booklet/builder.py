@@ -108,10 +108,9 @@ def build(
     # 1. Load the config (nothing more when no input changed since the last build) and the brand.
     config = load_config(project, brand=brand, out_dir=out_dir)
     makers = editions_to_make(editions or config.editions)
-    options = build_options(config, editions=editions, single_pass=single_pass, html=html)
-    if fresh.replay(config, options=options):
+    inputs = fresh.inputs_digest(config, options=fresh.options(config, editions=editions, single_pass=single_pass, html=html))
+    if fresh.replay(config, inputs):
         return []
-    inputs = fresh.inputs_digest(config, options=options)
     fresh.forget(config)
     # Every warning of this build is said again by a build that finds nothing changed (and fails it under --strict).
     report: list[tuple[int, str]] = []
@@ -212,11 +211,6 @@ def _build(
             log.info("Preflight of the %s edition: clean", edition.name)
     fresh.record(config, inputs, [edition.path for edition in made], [*written, *report])
     return results
-
-
-def build_options(config: Config, *, editions: Sequence[str], single_pass: bool, html: bool) -> tuple[object, ...]:
-    """What, besides the files, a build's output depends on: the same options give the same PDFs."""
-    return (tuple(editions or config.editions), single_pass, html)
 
 
 def _load(path: Path) -> Any:
@@ -751,18 +745,7 @@ def _raster_images(pub: Project, html: str, document: Document, look: Look) -> s
     """Resample each raster image for the size it is placed at (and make it CMYK for print); the HTML that uses them."""
     from booklet.images import ImagePolicy, process
 
-    placed: dict[str, tuple[float, float]] = {}
-    for page in document.pages:
-        for box in page._page_box.descendants():
-            element = getattr(box, "element", None)
-            if element is None or element.tag != "img" or not hasattr(box, "replacement"):
-                continue
-            src = element.get("src") or ""
-            if not src.startswith("file:") or src.lower().endswith(".svg"):
-                continue
-            width, height = box.width * MM_PER_UNIT["px"], box.height * MM_PER_UNIT["px"]
-            old = placed.get(src, (0.0, 0.0))
-            placed[src] = (max(old[0], width), max(old[1], height))
+    placed = parts.placed_images(document.pages)
     backgrounds = _raster_backgrounds(document)
     if not placed and not backgrounds:
         return html

@@ -136,11 +136,11 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
     from booklet.config import load_config
 
     # Before the builder (and WeasyPrint, Jinja, Markdown) is even imported: is there anything to do?
+    # (An unknown edition never matches: only a build that succeeded leaves a stamp.)
     config = load_config(project, brand=brand, out_dir=out)
-    if set(editions) <= {"print", "screen", "handout", "timeline"}:
-        options = (tuple(editions or config.editions), single_pass, write_html)
-        if fresh.replay(config, options=options):
-            return
+    options = fresh.options(config, editions=editions, single_pass=single_pass, html=write_html)
+    if fresh.replay(config, fresh.inputs_digest(config, options=options)):
+        return
     from booklet.builder import build as run_build
 
     run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html)

@@ -286,37 +286,18 @@ def _resolve_images(html: str, path: Path, body: str, body_line: int, config: Co
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("/"):
             return match[0]  # the fetcher's sandbox rules on absolute references
         target = (path.parent / unquote(src)).resolve()
+        problem = hint = None
         if not target.is_relative_to(config.root):
-            errors.append(
-                ContentError(
-                    f"image '{src}' is refused: it points outside the project folder",
-                    file=path,
-                    line=_line_of(body, src, body_line),
-                    hint="copy the image into the project and use a path relative to this Markdown file",
-                )
-            )
-            return match[0]
-        if not target.is_file():
-            errors.append(
-                ContentError(
-                    f"image '{src}' not found (looked for {target})",
-                    file=path,
-                    line=_line_of(body, src, body_line),
-                    hint="check the path; it is relative to this Markdown file",
-                )
-            )
-            return match[0]
-        pixels = oversized(target)
-        if pixels is not None:
+            problem = f"image '{src}' is refused: it points outside the project folder"
+            hint = "copy the image into the project and use a path relative to this Markdown file"
+        elif not target.is_file():
+            problem, hint = f"image '{src}' not found (looked for {target})", "check the path; it is relative to this Markdown file"
+        elif (pixels := oversized(target)) is not None:
             # Caught here, from the header alone, before the typesetter would decode it whole.
-            errors.append(
-                ContentError(
-                    f"image '{src}' has {pixels:,} pixels, over the limit of {Image.MAX_IMAGE_PIXELS:,} that is safe to decode",
-                    file=path,
-                    line=_line_of(body, src, body_line),
-                    hint="scale it down to at most a few thousand pixels a side",
-                )
-            )
+            problem = f"image '{src}' has {pixels:,} pixels, over the limit of {Image.MAX_IMAGE_PIXELS:,} that is safe to decode"
+            hint = "scale it down to at most a few thousand pixels a side"
+        if problem is not None:
+            errors.append(ContentError(problem, file=path, line=_line_of(body, src, body_line), hint=hint))
             return match[0]
         images.append(target)
         return match[0].replace(match[2], target.as_uri(), 1)

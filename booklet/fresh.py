@@ -46,9 +46,13 @@ def inputs_digest(config: Config, *, options: Sequence[object]) -> str:
     return digest.hexdigest()
 
 
-def replay(config: Config, *, options: Sequence[object]) -> bool:
-    """If nothing changed since the last build, say again what it reported and return True."""
-    digest = inputs_digest(config, options=options)
+def options(config: Config, *, editions: Sequence[str], single_pass: bool, html: bool) -> tuple[object, ...]:
+    """What, besides the files, a build's output depends on: the same options give the same PDFs."""
+    return (tuple(editions or config.editions), single_pass, html)
+
+
+def replay(config: Config, digest: str) -> bool:
+    """If the last build was made from inputs with ``digest`` and its PDFs are untouched, say again what it reported."""
     try:
         stamp = json.loads((config.out_dir / STAMP).read_text(encoding="utf-8"))
         if stamp.get("inputs") != digest:

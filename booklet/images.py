@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from booklet.errors import BookletError
+from booklet.output import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,8 @@ def process(
     target = cache / f"{key}-{dpi:.4f}dpi{suffix}"
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG" if suffix == ".jpg" else "PNG", **options)  # no exif/icc: metadata stripped
-    temp = target.with_suffix(target.suffix + ".tmp")
-    temp.write_bytes(buffer.getvalue())
-    temp.replace(target)
+    # A unique temporary name: two builds (or two workers) may make the same image at once.
+    write_atomic(target, buffer.getvalue())
     return Processed(target, dpi=dpi, pixels=image.size)
 
 

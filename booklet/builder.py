@@ -402,21 +402,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         order.append("back")
         starts, total = _paginate(order, count, side)
 
-        # 3. The front matter again, now that the contents page can be given its page numbers.
-        numbers = {slug: starts[f"section-{slug}"] + (1 if dividers else 0) for slug in sections}
-        if "timeline" in starts:
-            numbers["timeline"] = starts["timeline"]
-        final = html_for(
-            {"timeline_at": context.get("timeline_at"), "timeline_filler": context.get("timeline_filler"), "page_numbers": numbers}
-        )
-        front = final.part("front")
-        assert front is not None
-        front_job = content_job([front])
-        where.update(parts.slices(runner.run([front_job])[front_job.key], ["front"]))
-        if where["front"].count != count["front"]:
-            raise parts.PartsUnsupported("the front matter's length changed with its page numbers")
-
-        # 4. The pages in order, with blank pages and the padding; then the furniture over them.
+        # 3. The pages in order, with blank pages and the padding (the front matter is the draft's for now).
         blank_style = parts.NO_FURNITURE + parts.SPACER_STYLE
         pages: list[tuple[str, parts.Slice | parts.Job]] = []
         page = 1
@@ -442,7 +428,28 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
             )
         made = runner.run([job for _, job in pages if isinstance(job, parts.Job)])
         slices = [item if isinstance(item, parts.Slice) else parts.Slice(made[item.key], 0, len(made[item.key].pages)) for _, item in pages]
-        furniture = _furniture(split, look, slices, [name for name, _ in pages], runner, head_digest)
+
+        # 4. The front matter again, now that the contents page can be given its page numbers, typeset beside
+        # the running heads and folios; those are drawn from the draft's pages, which the numbers rarely change.
+        numbers = {slug: starts[f"section-{slug}"] + (1 if dividers else 0) for slug in sections}
+        if "timeline" in starts:
+            numbers["timeline"] = starts["timeline"]
+        final = html_for(
+            {"timeline_at": context.get("timeline_at"), "timeline_filler": context.get("timeline_filler"), "page_numbers": numbers}
+        )
+        front = final.part("front")
+        assert front is not None
+        front_job = content_job([front])
+        furniture_runs = _furniture_jobs(split, look, slices, head_digest)
+        done = runner.run([front_job, *(job for _, job in furniture_runs)])
+        at = next(index for index, (name, _) in enumerate(pages) if name == "front")
+        draft_front, slices[at] = slices[at], parts.slices(done[front_job.key], ["front"])["front"]
+        if slices[at].count != draft_front.count:
+            raise parts.PartsUnsupported("the front matter's length changed with its page numbers")
+        if _page_infos(slices[at]) != _page_infos(draft_front):
+            furniture_runs = _furniture_jobs(split, look, slices, head_digest)
+            done = runner.run([job for _, job in furniture_runs])
+        furniture = _furniture(furniture_runs, done)
         log.info(
             "Typeset %d part document(s) for the %s edition, %d of its %d groups of content among them; the rest came from the cache",
             runner.typeset,
@@ -528,15 +535,19 @@ def _in_order(split: parts.Split, order: Sequence[str]) -> list[parts.Part]:
     return [by_name[name] for name in order if name in by_name]
 
 
-def _furniture(
-    split: parts.Split, look: Look, slices: Sequence[parts.Slice], names: Sequence[str], runner: parts.Runner, head_digest: str
-) -> list[tuple[parts.Typeset, int] | None]:
-    """The running heads and folios over every page, typeset in runs of whole parts, one page for each page."""
+def _page_infos(piece: parts.Slice) -> tuple[parts.PageInfo, ...]:
+    return piece.content.pages[piece.first : piece.first + piece.count]
+
+
+def _furniture_jobs(
+    split: parts.Split, look: Look, slices: Sequence[parts.Slice], head_digest: str
+) -> list[tuple[tuple[int, int], parts.Job]]:
+    """The documents that draw the running heads and folios over every page: runs of whole parts, one page for each page."""
     infos: list[parts.PageInfo] = []
     bounds = []
     after_blank = False
     for piece in slices:
-        pages = piece.content.pages[piece.first : piece.first + piece.count]
+        pages = _page_infos(piece)
         blank = all(info.blank for info in pages)
         # A blank page goes with the part after it: the furniture document makes it as a single pass
         # does, by forcing that part's side, so a run never ends on one.
@@ -544,22 +555,25 @@ def _furniture(
             bounds.append(len(infos))
         after_blank = blank
         infos.extend(pages)
-    runs = parts.runs(bounds, len(infos))
     style = parts.FURNITURE_ONLY + parts.SPACER_STYLE
     jobs = []
     carried: dict[str, str] = {}
-    for first, end in runs:
+    for first, end in parts.runs(bounds, len(infos)):
         page = first + 1
         side_of_first = "right" if page % 2 == 1 else "left"
         spacers = parts.spacers_for("first" if page == 1 else side_of_first)
         body = parts.spacer_html(spacers, carried=carried) + parts.furniture_body(infos[first:end])
         html = split.document(body, style=style + parts.first_folio_style(page - spacers))
-        jobs.append(parts.Job(parts.key_of("furniture", look.name, html, head_digest), html, spacers, furniture=True))
+        jobs.append(((first, end), parts.Job(parts.key_of("furniture", look.name, html, head_digest), html, spacers, furniture=True)))
         for info in infos[first:end]:
             carried.update(info.strings)
-    done = runner.run(jobs)
+    return jobs
+
+
+def _furniture(runs: Sequence[tuple[tuple[int, int], parts.Job]], done: dict[str, parts.Typeset]) -> list[tuple[parts.Typeset, int] | None]:
+    """For each page of the publication, the furniture page drawn over it."""
     out: list[tuple[parts.Typeset, int] | None] = []
-    for (first, end), job in zip(runs, jobs, strict=True):
+    for (first, end), job in runs:
         result = done[job.key]
         if len(result.pages) != end - first:
             raise parts.PartsUnsupported("the running heads and folios came out on a different number of pages")

@@ -138,17 +138,16 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-SMALLEST_GROUP = 2  # sections in a group, at least
-
-
 def chunks(sections: Sequence[Part], *, workers: int) -> list[list[Part]]:
-    """Consecutive sections grouped into documents, about four for each worker.
+    """Consecutive sections grouped into documents, about eight for each worker.
 
-    Every group holds the same number of sections, a power of two (two at least, as one
-    section is little work for a document of its own), chosen from the number of sections
-    alone: an edit that lengthens a section moves no group's bounds, so the others stay cached.
+    Every group holds the same number of sections, a power of two, chosen from the number of
+    sections alone: an edit that lengthens a section moves no group's bounds, so the others stay
+    cached. Many small documents balance the workers and make an edit's document short; a
+    worker's documents share their fonts and parsed stylesheets, so each costs little more than
+    its pages.
     """
-    size = max(SMALLEST_GROUP, 1 << max(0, math.ceil(math.log2(max(len(sections), 1) / (workers * 4)))))
+    size = 1 << max(0, math.ceil(math.log2(max(len(sections), 1) / (workers * 8))))
     return [list(sections[i : i + size]) for i in range(0, len(sections), size)]
 
 
@@ -242,14 +241,17 @@ class Setup:
 
 _setup: Setup | None = None
 _fetcher: Any = None
+_reuse: Any = None  # fonts and parsed stylesheets, shared by the documents a worker typesets
 
 
 def _start_worker(setup: Setup) -> None:
-    global _setup, _fetcher
+    global _setup, _fetcher, _reuse
     from booklet.sandbox import SandboxFetcher
+    from booklet.typeset import Reuse
 
     _setup = setup
     _fetcher = SandboxFetcher(list(setup.roots), cache=setup.cache)
+    _reuse = Reuse()
 
 
 def _run(job: Job) -> tuple[str, Typeset | BaseException]:
@@ -264,7 +266,7 @@ def _typeset(job: Job) -> Typeset:
     from booklet import typeset
 
     assert _setup is not None
-    document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe)
+    document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse)
     pages = list(document.pages)
     kept = pages[job.spacers :] if job.keep is None else pages[job.spacers : job.spacers + job.keep]
     if not job.whole and not job.furniture and job.side != "first":
@@ -276,7 +278,7 @@ def _typeset(job: Job) -> Typeset:
         if _prepare_backgrounds(kept):
             # Backgrounds are named in stylesheets: the fetcher serves their processed files, so typeset again.
             try:
-                document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe)
+                document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse)
             finally:
                 _fetcher.substitutes = {}
             kept = list(document.pages)[job.spacers :]
@@ -508,6 +510,8 @@ class Runner:
         if not todo:
             return results
         log.debug("Typesetting %d part(s), %d from the cache", len(todo), len(results))
+        # The longest first, so that no worker is left with a long one at the end.
+        todo.sort(key=lambda job: len(job.html), reverse=True)
         self.typeset += len(todo)
         if len(todo) == 1 or self.workers == 1:
             _start_worker(self.setup)
@@ -528,19 +532,24 @@ class Runner:
     def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self.pool is None:
             setup = self.setup
-            if threading.active_count() == 1:
-                # fork: the workers start with booklet and WeasyPrint already imported.
-                context = multiprocessing.get_context("fork")
-            else:
-                # Forking a process with other threads running (the preview server) can copy a held lock;
-                # a fork server is a clean, single-threaded parent. What it is sent must pickle.
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["booklet.parts", "weasyprint"])
-                setup = dataclasses.replace(setup, describe=None)
-            self.pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_start_worker, initargs=(setup,)
-            )
+            if threading.active_count() > 1:
+                setup = dataclasses.replace(setup, describe=None)  # sent to a fork server: it must pickle
+            self.pool = process_pool(self.workers, initializer=_start_worker, initargs=(setup,))
         return self.pool
+
+
+def process_pool(workers: int, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool of ``workers`` processes forked from this one, so they start with its modules imported.
+
+    Forking a process with other threads running (the preview server) can copy a held lock: then
+    the workers come from a fork server, a clean single-threaded parent, and what they are sent must pickle.
+    """
+    if threading.active_count() == 1:
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["booklet.parts", "booklet.preflight", "weasyprint"])
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, **options)
 
 
 # ---- Joining ---------------------------------------------------------------------------

@@ -36,12 +36,81 @@ def refusals(describe: Callable[[str], str] | None = None) -> Iterator[None]:
         ) from None
 
 
-def render(html: str, *, base: Path, fetcher: SandboxFetcher, describe: Callable[[str], str] | None = None) -> Document:
-    """Lay out ``html``; a refused or missing resource stops with a located error."""
+def render(
+    html: str,
+    *,
+    base: Path,
+    fetcher: SandboxFetcher,
+    describe: Callable[[str], str] | None = None,
+    reuse: Reuse | None = None,
+) -> Document:
+    """Lay out ``html``; a refused or missing resource stops with a located error.
+
+    With ``reuse``, the fonts and the parsed stylesheets of earlier documents rendered with it are used again.
+    """
     from weasyprint import HTML
 
     with refusals(describe):
-        return HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
+        document = HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher)
+        if reuse is None:
+            return document.render()
+        with reuse.stylesheets():
+            return document.render(**reuse.shared)
+
+
+class Reuse:
+    """What a run of documents that share their stylesheets can share: fonts, counter styles, colour profiles, parsed CSS.
+
+    Parsing the stylesheets and loading their fonts is a good part of the cost of a short document.
+    A stylesheet is parsed once for a given text (or URL) and base; the fonts its ``@font-face``
+    rules load stay in the one font configuration. Each stylesheet keeps its own ``@page`` rules,
+    which WeasyPrint applies sheet after sheet in the order of the document, as it would the
+    rules of all sheets in one list. The documents must not change the files the stylesheets
+    name while a ``Reuse`` lives.
+    """
+
+    def __init__(self) -> None:
+        from weasyprint.css.counters import CounterStyle
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.shared: dict[str, object] = {"font_config": FontConfiguration(), "counter_style": CounterStyle(), "color_profiles": {}}
+        self.sheets: dict[tuple[object, ...], object] = {}
+        self.layered: set[tuple[object, ...]] = set()
+
+    @contextmanager
+    def stylesheets(self) -> Iterator[None]:
+        """Serve the stylesheets a document finds (its <style> and <link> elements) from this cache."""
+        import weasyprint
+        import weasyprint.css
+
+        real = weasyprint.CSS
+        sheets, layered = self.sheets, self.layered
+
+        def cached(*args: object, **options: object) -> object:
+            # @import and other inner uses share their parent's matcher: not a sheet of its own.
+            if args or "matcher" in options:
+                return real(*args, **options)
+            key = tuple(
+                id(value) if name in ("font_config", "counter_style", "color_profiles", "url_fetcher") else value
+                for name, value in sorted(options.items())
+                if name not in ("page_rules", "layers")
+            )
+            if key in layered:
+                return real(**options)
+            if key not in sheets:
+                sheet = real(**{**options, "page_rules": None, "layers": None})
+                if sheet.layers:
+                    # Cascade layers are ordered across all the sheets of a document: this one cannot stand alone.
+                    layered.add(key)
+                    return real(**options)
+                sheets[key] = sheet
+            return sheets[key]
+
+        weasyprint.css.CSS = cached
+        try:
+            yield
+        finally:
+            weasyprint.css.CSS = real
 
 
 def pad_before_last(document: Document, padding: Document, count: int) -> Document:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import yaml
 
-from booklet import data, yamlfile
+from booklet import __version__, data, yamlfile
 from booklet.errors import BookletError, BrandError, display_path, raise_all
 
 log = logging.getLogger(__name__)
@@ -225,8 +227,73 @@ def on_color(color: str, colors: Mapping[str, str]) -> str:
 # ---- Loading ------------------------------------------------------------------------
 
 
-def load_brand(path: Path) -> Brand:
-    """Read a brand.yml file, check every colour, font and logo, and collect all problems."""
+def load_brand(path: Path, *, cache: Path | None = None) -> Brand:
+    """Read a brand.yml file, check every colour, font and logo, and collect all problems.
+
+    With ``cache`` (a folder), a brand read before from the same file, naming the same unchanged
+    files, is taken from there, and its warnings said again: reading one takes a second, most of it
+    importing brand_yml.
+    """
+    stored = cache / "brand.pickle" if cache is not None else None
+    if stored is not None and path.is_file():
+        hit = _cached_brand(stored, path)
+        if hit is not None:
+            return hit
+    records: list[logging.LogRecord] = []
+    handler = _Keep(records)
+    log.addHandler(handler)
+    try:
+        brand = _load_brand(path)
+    finally:
+        log.removeHandler(handler)
+    if stored is not None:
+        _store_brand(stored, brand, [record.getMessage() for record in records])
+    return brand
+
+
+class _Keep(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]):
+        super().__init__(logging.WARNING)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _brand_stamp(path: Path, files: Iterable[Path]) -> tuple[object, ...]:
+    """What a stored brand was read from: the brand file's bytes, and the size and time of each file it names."""
+    stamp: list[object] = [hashlib.sha256(path.read_bytes()).hexdigest(), __version__]
+    for file in files:
+        info = file.stat()
+        stamp.append((str(file), info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
+def _store_brand(stored: Path, brand: Brand, warnings: list[str]) -> None:
+    from booklet.output import write_atomic
+
+    state = {f.name: dict(value) if isinstance(value := getattr(brand, f.name), MappingProxyType) else value for f in fields(Brand)}
+    data = pickle.dumps((_brand_stamp(brand.path, brand.files()), warnings, state), protocol=pickle.HIGHEST_PROTOCOL)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(stored, data)
+
+
+def _cached_brand(stored: Path, path: Path) -> Brand | None:
+    try:
+        stamp, warnings, state = pickle.loads(stored.read_bytes())
+        if state["path"] != path:
+            return None
+        brand = Brand(**{name: MappingProxyType(value) if isinstance(value, dict) else value for name, value in state.items()})
+        if _brand_stamp(path, brand.files()) != stamp:
+            return None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, KeyError):
+        return None
+    for message in warnings:
+        log.warning("%s", message)
+    return brand
+
+
+def _load_brand(path: Path) -> Brand:
     if not path.is_file():
         raise BrandError("brand file not found", file=path, hint="set 'brand' in booklet.toml to your _brand.yml, or pass --brand PATH")
     try:

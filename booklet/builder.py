@@ -130,7 +130,7 @@ def _build(
 ) -> list[BuildResult]:
     """The build's phases, in order: brand, content, editions, writing, preflight; then the stamp for the next build."""
     log.info("Loaded %s (brand %s)", config.path.name, display_path(config.brand))
-    the_brand = load_brand(config.brand)
+    the_brand = load_brand(config.brand, cache=config.out_dir / CACHE if config.out_dir.is_dir() else None)
 
     # 2-3. Read every section and the timeline, and check them; all problems are reported together.
     sections, timeline, after = _read_content(config, the_brand)

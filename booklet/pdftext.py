@@ -225,7 +225,7 @@ class Page:
 
 
 class Document:
-    """A PDF opened with pdfium, page by page: ``with Document(path) as doc: for page in doc.pages(): ...``."""
+    """A PDF opened with pdfium, page by page: ``with Document(path) as doc: page = doc.page(0) ...``."""
 
     def __init__(self, path: Path) -> None:
         self.pdf = pdfium.PdfDocument(path)
@@ -239,14 +239,9 @@ class Document:
     def __exit__(self, *exc: object) -> None:
         self.pdf.close()
 
-    def pages(self) -> Iterator[Page]:
-        """Each page in turn, closed once the next is asked for."""
-        for index in range(len(self.pdf)):
-            page = Page(self, index)
-            try:
-                yield page
-            finally:
-                page.close()
+    def page(self, index: int) -> Page:
+        """Page ``index`` (from 0); the caller closes it."""
+        return Page(self, index)
 
 
 def _base_font_name(font) -> str:

@@ -97,8 +97,6 @@ def run_preflight(
     """
     import pypdf
 
-    from booklet.pdftext import Document
-
     reader = pypdf.PdfReader(pdf)
     source_map = _source_map(reader, sections)
     findings: list[Finding] = []
@@ -107,20 +105,11 @@ def run_preflight(
     page_findings: list[Finding] = []
     known = _load_page_cache(cache)
     kept: dict[str, tuple[str, set[str], list[Finding]]] = {}
-    with Document(pdf) as doc:
-        for page in doc.pages():
-            key = _page_key(reader.pages[page.number - 1], page.number, len(doc), rules, source_map) if cache else ""
-            if key in known:
-                text, fonts, found = known[key]
-            else:
-                text, fonts = page.text, {_font_name(name) for name in page.fonts}
-                found = _check_page(page, page.number, len(doc), rules, source_map)
-                if rules.headings_font and 1 < page.number < len(doc):
-                    found += _check_lone_heading(page, page.number, rules, source_map)
-            kept[key] = (text, fonts, found)
-            pages_text.append(text)
-            page_fonts.append(fonts)
-            page_findings += found
+    for key, text, fonts, found in _pages(pdf, len(reader.pages), rules, source_map, known, keyed=cache is not None):
+        kept[key] = (text, fonts, found)
+        pages_text.append(text)
+        page_fonts.append(fonts)
+        page_findings += found
     if cache is not None:
         _store_page_cache(cache, kept)
     findings += _check_page_count(reader, rules)
@@ -137,6 +126,60 @@ def run_preflight(
     return findings
 
 
+PageResult = tuple[str, str, set[str], list[Finding]]  # the page's key, its text, its fonts, what its checks found
+PAGES_PER_WORKER = 40  # fewer pages than this are checked in this process
+
+
+def _pages(pdf: Path, count: int, rules: Rules, source_map: SourceMap, known: dict, *, keyed: bool) -> list[PageResult]:
+    """Each page's checks, or what ``known`` holds for a page that draws the same; long PDFs in worker processes."""
+    from booklet import parts
+
+    workers = min(parts.workers(), count // PAGES_PER_WORKER)
+    if workers <= 1:
+        return _check_pages(pdf, 1, count + 1, count, rules, source_map, known, keyed)
+    bounds = [1 + count * index // workers for index in range(workers + 1)]
+    with parts.process_pool(workers) as pool:
+        ranges = pool.map(
+            _check_pages,
+            [pdf] * workers,
+            bounds[:-1],
+            bounds[1:],
+            [count] * workers,
+            [rules] * workers,
+            [source_map] * workers,
+            [known] * workers,
+            [keyed] * workers,
+        )
+        return [result for results in ranges for result in results]
+
+
+def _check_pages(
+    pdf: Path, first: int, end: int, count: int, rules: Rules, source_map: SourceMap, known: dict, keyed: bool
+) -> list[PageResult]:
+    """Pages ``first`` to ``end - 1``: a page is read (with pdfium) only when ``known`` has nothing for its key."""
+    import pypdf
+
+    from booklet.pdftext import Document
+
+    reader = pypdf.PdfReader(pdf)
+    out: list[PageResult] = []
+    with Document(pdf) as doc:
+        for number in range(first, end):
+            key = _page_key(reader.pages[number - 1], number, count, rules, source_map) if keyed else ""
+            if key in known:
+                out.append((key, *known[key]))
+                continue
+            page = doc.page(number - 1)
+            try:
+                found = _check_page(page, number, count, rules, source_map)
+                if rules.headings_font and 1 < number < count:
+                    found += _check_lone_heading(page, number, rules, source_map)
+                out.append((key, page.text, {_font_name(name) for name in page.fonts}, found))
+            finally:
+                page.close()
+    return out
+
+
 def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: SourceMap) -> str:
     """A digest of what a page draws (its content and forms, with their resources) and of how it is judged."""
     import hashlib
@@ -145,13 +188,18 @@ def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: Sour
     digest = hashlib.sha256(repr((number, pages, judged, source_map.source_of(number))).encode())
     seen: set[int] = set()
 
+    def data(stream: Any) -> bytes:
+        # The bytes as stored, filter and all: as telling as the decoded ones, without decoding them.
+        raw = getattr(stream, "_data", None)
+        return raw if isinstance(raw, bytes) else stream.get_data()
+
     def take(obj: Any) -> None:
         obj = obj.get_object()
         if id(obj) in seen:
             return
         seen.add(id(obj))
         if hasattr(obj, "get_data"):
-            digest.update(obj.get_data())
+            digest.update(repr(obj.get("/Filter")).encode() + data(obj))
         resources = obj.get("/Resources")
         if resources is None:
             return
@@ -165,9 +213,10 @@ def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: Sour
                 else:
                     digest.update(str(target.get("/BaseFont")).encode())
 
-    contents = page.get_contents()
-    if contents is not None:
-        digest.update(contents.get_data())
+    contents = page.get("/Contents")
+    for stream in (contents.get_object() if isinstance(contents.get_object(), list) else [contents]) if contents is not None else []:
+        stream = stream.get_object()
+        digest.update(repr(stream.get("/Filter")).encode() + data(stream))
     take(page)
     return digest.hexdigest()
 

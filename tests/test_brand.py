@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -519,3 +522,57 @@ def test_no_text_comes_within_5mm_of_the_trim_in_either_brand(sample_pdf: Path, 
                 for char in page.chars:
                     box = (char["x0"] / mm - left, char["top"] / mm - top, char["x1"] / mm - left, char["bottom"] / mm - top)
                     assert box[0] >= 5 and box[1] >= 5 and box[2] <= 143 and box[3] <= 205, (pdf.name, number, char["text"], box)
+
+
+# ---- The brand kept in the build cache -------------------------------------------------
+
+
+def test_a_brand_read_before_comes_from_the_cache_with_its_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import booklet.brand as brand_module
+
+    shutil.copytree(ROOT / "assets", tmp_path / "assets")
+    path = tmp_path / "assets" / "brands" / "anniversary" / "_brand.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "\nflavour: mint\n", encoding="utf-8")
+    parsed = []
+    real_parse = brand_module._parse
+    monkeypatch.setattr(brand_module, "_parse", lambda raw, where: parsed.append(where) or real_parse(raw, where))
+    cache = tmp_path / "cache"
+
+    first = load_brand(path, cache=cache)
+    again = load_brand(path, cache=cache)
+    assert again == first
+    assert len(parsed) == 1
+    unknown = [r.getMessage() for r in caplog.records if "flavour" in r.getMessage()]
+    assert len(unknown) == 2 and unknown[0] == unknown[1]
+    assert unknown[0].endswith("flavour: unknown brand key is ignored (known keys: meta, logo, color, typography, defaults)")
+
+    # A file the brand names, changed: read again.
+    logo = next(iter(first.logos.values()))
+    stat = logo.stat()
+    os.utime(logo, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    load_brand(path, cache=cache)
+    assert len(parsed) == 2
+
+    # The brand file itself, changed: read again, and the new colour is the one used.
+    path.write_text(path.read_text(encoding="utf-8").replace("#01411C", "#02421D"), encoding="utf-8")
+    changed = load_brand(path, cache=cache)
+    assert len(parsed) == 3
+    assert "#02421D" in changed.colors.values()
+
+
+def test_a_build_that_finds_its_brand_in_the_cache_does_not_import_brand_yml(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from booklet.brand import load_brand
+        load_brand(Path({str(BRANDS / "anniversary" / "_brand.yml")!r}), cache=Path({str(out)!r}))
+        print("brand_yml" in sys.modules)
+        """
+    )
+    results = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip() for _ in range(2)]
+    assert results == ["True", "False"]

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pypdf
@@ -296,3 +297,45 @@ def test_footnotes_of_two_sections_have_ids_of_their_own() -> None:
     ids = re.findall(r'id="([^"]+)"', first) + re.findall(r'id="([^"]+)"', second)
     assert ids == ["fnref:01-one-1", "fn:01-one-1", "fnref:02-two-1", "fn:02-two-1"]
     assert 'href="#fn:02-two-1"' in second
+
+
+# ---- Documents that share their stylesheets ----------------------------------------------
+
+
+@pytest.mark.parametrize("layers", [False, True])
+def test_documents_that_share_stylesheets_render_as_they_do_alone(tmp_path: Path, layers: bool) -> None:
+    from booklet import typeset
+    from booklet.sandbox import SandboxFetcher
+
+    font = ROOT / "assets" / "fonts" / "inter" / "Inter-Bold.otf"
+    (tmp_path / "site.css").write_text(
+        textwrap.dedent(
+            f"""
+            {"@layer base, theme;" if layers else ""}
+            @font-face {{ font-family: Brand; src: url("{font.as_uri()}"); }}
+            @page {{ size: 100mm 60mm; margin: 10mm; @bottom-center {{ content: counter(page); }} }}
+            {"@layer theme { h1 { color: #0039A6; } } @layer base { h1 { color: #D52B1E; } }" if layers else "h1 { color: #0039A6; }"}
+            h1 {{ font-family: Brand; font-size: 14pt; }}
+            """
+        ),
+        encoding="utf-8",
+    )
+    head = '<html><head><link rel="stylesheet" href="site.css"><style>@page :left { background: #F3F5F1; } p { font-size: 9pt; }</style></head>'
+
+    def document(title: str) -> str:
+        return head + f"<body><h1>{title}</h1><p>Page one.</p><p style='break-before: page'>Page two.</p></body></html>"
+
+    fetcher = SandboxFetcher([tmp_path, ROOT / "assets"])
+    reuse = typeset.Reuse()
+    for title in ("First document", "Second document"):
+        shared = typeset.render(document(title), base=tmp_path, fetcher=fetcher, reuse=reuse)
+        alone = typeset.render(document(title), base=tmp_path, fetcher=fetcher)
+        for a, b in zip(shared.pages, alone.pages, strict=True):
+            assert a._page_box.page_type == b._page_box.page_type
+        a_pdf, b_pdf = (doc.write_pdf() for doc in (shared, alone))
+        for page_a, page_b in zip(pdfium.PdfDocument(a_pdf), pdfium.PdfDocument(b_pdf), strict=True):
+            image_a, image_b = (page.render(scale=100 / 72).to_pil().convert("RGB") for page in (page_a, page_b))
+            assert ImageChops.difference(image_a, image_b).getbbox() is None, title
+    # Both sheets were parsed once, for the two documents; a sheet with cascade layers is parsed with its document.
+    assert len(reuse.sheets) == (1 if layers else 2)
+    assert len(reuse.layered) == (1 if layers else 0)

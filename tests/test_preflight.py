@@ -322,3 +322,21 @@ def test_a_project_a_printer_would_reject(make_project) -> None:
     assert run("build", "--project", str(project), "-q").exit_code == 0
     assert run("preflight", "--project", str(project)).exit_code == 0
     assert run("preflight", "--project", str(project), "--strict").exit_code == 1
+
+
+def test_pages_checked_in_worker_processes_and_from_the_cache_find_what_one_process_finds(
+    sample_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import booklet.preflight as preflight
+
+    # A safe area wider than the margins: most pages have something to report.
+    rules = Rules(safe_margin=25.0, fonts=frozenset({"Charis SIL"}), headings_font="Inter", base_font="Charis SIL")
+    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 1000)
+    alone = run_preflight(sample_pdf, sections=[], rules=rules)
+    assert len({f.page for f in alone if f.check == "safe-area"}) > 12
+    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 4)
+    assert run_preflight(sample_pdf, sections=[], rules=rules) == alone
+    cache = tmp_path / "pages.pickle"
+    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache) == alone
+    assert cache.is_file()
+    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache) == alone

@@ -39,6 +39,10 @@ def _setup_logging(verbose: int, quiet: int) -> _StrictHandler:
     handler.setFormatter(_Formatter())
     root.addHandler(handler)
     root.setLevel(max(level, logging.DEBUG))
+    # -v is booklet's own debug messages; other libraries' (brand_yml, Markdown, Pillow) only at -vv.
+    logging.getLogger("booklet").setLevel(max(level, logging.DEBUG))
+    if verbose < 2:
+        root.setLevel(max(level, logging.INFO))
     # WeasyPrint's own messages (unsupported CSS and the like) only at -vv.
     logging.getLogger("weasyprint").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
     # pypdf's repairs of damaged input ("EOF marker not found") likewise; a real problem is an error.

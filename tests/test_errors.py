@@ -113,3 +113,13 @@ def test_no_config_says_how_to_start(tmp_path: Path) -> None:
         f"error: no booklet.toml in {tmp_path}\n"
         "  hint: run booklet in a project folder, pass --project DIR, or create one with `booklet new DIR`\n"
     )
+
+
+def test_verbose_says_booklets_own_details_and_leaves_other_libraries_quiet(make_project) -> None:
+    project = make_project()
+    result = run("build", "--project", str(project), "-e", "screen", "-v")
+    assert result.exit_code == 0, result.output
+    assert "Typesetting " in result.output  # a booklet debug message
+    # brand_yml's and Markdown's own debug messages are for -vv.
+    assert "inspecting key" not in result.output
+    assert "Successfully loaded extension" not in result.output

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # booklet.html puts one of these before each part: its name, and the side its first page falls on.
 MARK = re.compile(r"<!--booklet:part (\S+) (first|left|right)-->")
-FORMAT = "1"  # bump when what a cached part holds changes
+FORMAT = "3"  # bump when what a cached part holds changes
 
 MARGIN_BOXES = [
     "top-left-corner",
@@ -204,6 +204,7 @@ class Typeset:
     pages: tuple[PageInfo, ...]
     anchors: tuple[tuple[str, int], ...]  # each anchor the part holds, with its page (from 0)
     images: dict[str, tuple[str, float]] = field(default_factory=dict)
+    key: str = ""  # the job's key: everything the part was made from
 
     def page_of(self, anchor: str) -> int | None:
         return next((page for name, page in self.anchors if name == anchor), None)
@@ -284,12 +285,12 @@ def _typeset(job: Job) -> Typeset:
             kept = list(document.pages)[job.spacers :]
         images = _prepare_images(kept)
     document = document.copy(kept)
-    pdf = typeset.write_pdf(
-        document, identity=job.key.encode(), variant=None if job.furniture else _setup.variant, describe=_describe, compress=False
-    )
+    # Uncompressed: WeasyPrint compresses slowly, the colour profile every part holds most of all; the join compresses once.
+    variant = None if job.furniture else _setup.variant
+    pdf = typeset.write_pdf(document, identity=job.key.encode(), variant=variant, describe=_describe, compress=False)
     infos = tuple(_page_info(page) for page in kept)
     anchors = tuple((name, number) for number, page in enumerate(kept) for name in page.anchors if name not in job.stand_ins)
-    return Typeset(pdf=pdf, pages=infos, anchors=anchors, images=images)
+    return Typeset(pdf=pdf, pages=infos, anchors=anchors, images=images, key=job.key)
 
 
 def _describe(url: str) -> str:
@@ -571,7 +572,16 @@ def join(slices: Sequence[Slice], furniture: Sequence[tuple[Typeset, int] | None
     output intent and language; the parts' structure trees joined when they are tagged.
     """
     import pypdf
-    from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
+    from pypdf.generic import (
+        ArrayObject,
+        ByteStringObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        StreamObject,
+        TextStringObject,
+    )
 
     writer = pypdf.PdfWriter()
     readers: dict[int, Any] = {}
@@ -579,6 +589,9 @@ def join(slices: Sequence[Slice], furniture: Sequence[tuple[Typeset, int] | None
     names: dict[str, ArrayObject] = {}
     outline: list[tuple[Any, int, Any]] = []
     furniture_readers: dict[int, Any] = {}
+    begin_stream = StreamObject()
+    begin_stream.set_data(b"q\n")
+    begin = writer._add_object(begin_stream)
 
     def reader_of(part: Typeset, cache: dict[int, Any]) -> Any:
         if id(part) not in cache:
@@ -595,7 +608,7 @@ def join(slices: Sequence[Slice], furniture: Sequence[tuple[Typeset, int] | None
             over = furniture[len(writer.pages) - 1]
             if over is not None:
                 source, page = over
-                _draw_over(writer, new, reader_of(source, furniture_readers).pages[page], f"/BkF{len(writer.pages)}")
+                _draw_over(writer, new, reader_of(source, furniture_readers).pages[page], f"/BkF{len(writer.pages)}", begin)
         owned = {
             name
             for name, page in piece.content.anchors
@@ -749,15 +762,35 @@ def _set_parents(parent_ref: Any) -> None:
 
 
 def _compress(writer: Any) -> None:
-    """Keep one copy of what the parts share (the colour profile, images), and compress every stream once."""
-    from pypdf.generic import StreamObject
+    """Keep one copy of what the parts share (the colour profile, images, fonts), and compress each stream once."""
+    import zlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pypdf.generic import EncodedStreamObject, NameObject, StreamObject
 
     _dedupe(writer)
-    for number, obj in enumerate(writer._objects):
-        if isinstance(obj, StreamObject) and "/Filter" not in obj and obj.get("/Type") != "/Metadata":
-            encoded = obj.flate_encode()
-            encoded.indirect_reference = obj.indirect_reference
-            writer._objects[number] = encoded
+    todo = [
+        number
+        for number, obj in enumerate(writer._objects)
+        if isinstance(obj, StreamObject) and "/Filter" not in obj and obj.get("/Type") != "/Metadata"
+    ]
+    # zlib lets go of the interpreter while it works: threads compress side by side.
+    with ThreadPoolExecutor(max_workers=workers()) as threads:
+        compressed = list(threads.map(lambda number: zlib.compress(writer._objects[number].get_data()), todo))
+    for number, data in zip(todo, compressed, strict=True):
+        obj = writer._objects[number]
+        encoded = EncodedStreamObject()
+        encoded.update(obj)
+        encoded[NameObject("/Filter")] = NameObject("/FlateDecode")
+        encoded._data = data  # set_data would compress it again
+        encoded.indirect_reference = obj.indirect_reference
+        writer._objects[number] = encoded
+
+
+def _stored(stream: Any) -> bytes:
+    """A stream's bytes as stored, without decoding them: equal streams of the parts are stored alike."""
+    data = getattr(stream, "_data", None)
+    return data if isinstance(data, bytes) else stream.get_data()
 
 
 def _dedupe(writer: Any) -> None:
@@ -770,7 +803,7 @@ def _dedupe(writer: Any) -> None:
         if not isinstance(obj, StreamObject):
             continue
         described = repr(sorted((key, repr(value)) for key, value in obj.items() if key != "/Length")).encode()
-        key = hashlib.sha256(described + b"\0" + obj.get_data()).digest()
+        key = hashlib.sha256(described + b"\0" + _stored(obj)).digest()
         if key in first:
             alias[number] = first[key]
         else:
@@ -807,8 +840,12 @@ def _stable_document_id(catalog: Any, digest: str) -> None:
     stream.set_data(DOCUMENT_ID.sub(xmp_document_id(digest), stream.get_data()))
 
 
-def _draw_over(writer: Any, page: Any, over: Any, name: str) -> None:
-    """Draw ``over`` (a furniture page) on top of ``page``, as a form marked as a pagination artifact."""
+def _draw_over(writer: Any, page: Any, over: Any, name: str, begin: Any) -> None:
+    """Draw ``over`` (a furniture page) on top of ``page``, as a form marked as a pagination artifact.
+
+    The page's own content streams are kept as they are, not copied into a new one: a stream with
+    ``q`` (``begin``) goes before them and one that restores the state and draws the form after them.
+    """
     from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, StreamObject
 
     contents = over.get_contents()
@@ -829,10 +866,11 @@ def _draw_over(writer: Any, page: Any, over: Any, name: str) -> None:
         resources[NameObject("/XObject")] = xobjects
     xobjects = xobjects.get_object()
     xobjects[NameObject(name)] = reference
-    own = page.get_contents()
-    stream = StreamObject()
-    stream.set_data(b"q\n" + (own.get_data() if own is not None else b"") + b"\nQ\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n")
-    page.replace_contents(stream)
+    end = StreamObject()
+    end.set_data(b"\nQ\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n")
+    own = page.raw_get("/Contents") if "/Contents" in page else None
+    own_streams = list(own.get_object()) if own is not None and isinstance(own.get_object(), list) else [own] if own is not None else []
+    page[NameObject("/Contents")] = ArrayObject([begin, *own_streams, writer._add_object(end)])
 
 
 def _outline_items(reader: Any, items: list[Any], offset: int, pages: range) -> list[tuple[Any, int, Any]]:

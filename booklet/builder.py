@@ -86,6 +86,8 @@ class Edition:
     name: str = "print"
     html: str | None = None
     cmyk: bool = False
+    # What made each page, when the builder knows it (typeset in parts): preflight's cache needs not read the page.
+    page_sources: tuple[str, ...] | None = None
 
 
 def build(
@@ -202,6 +204,7 @@ def _build(
                 edition=edition.name,
                 expect_cmyk=edition.cmyk,
                 cache=pub.cache / "preflight" / f"{edition.name}-pages.pickle",
+                page_sources=edition.page_sources,
             )
             _store(stored, findings)
         if findings:
@@ -475,7 +478,12 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         pub.memo.setdefault("stamps", []).append((stamp, f"{identity} {hashlib.sha256(pdf).hexdigest()}"))
     else:
         log.info("The %s edition is unchanged", look.name)
-    return Edition(path, pdf, sum(piece.count for piece in slices), name=look.name, html=html, cmyk=look.cmyk)
+    over = [f"{source.key}:{page}" if source.key else "" for source, page in (item for item in furniture if item is not None)]
+    made = [f"{piece.content.key}:{piece.first + index}" for piece in slices for index in range(piece.count)]
+    page_sources = None
+    if len(over) == len(made) and all(over) and all(key.split(":")[0] for key in made):
+        page_sources = tuple(f"{page} under {top} marks {marks}" for page, top in zip(made, over, strict=True))
+    return Edition(path, pdf, sum(piece.count for piece in slices), name=look.name, html=html, cmyk=look.cmyk, page_sources=page_sources)
 
 
 _URL = re.compile(r"""(?:file://|booklet-cache:/)[^\s"')<>]+""")

@@ -6,6 +6,7 @@ import html as html_module
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -89,11 +90,14 @@ def run_preflight(
     rules: Rules = Rules(),
     glyph_fonts: dict[str, set[int]] | None = None,
     cache: Path | None = None,
+    page_sources: Sequence[str] | None = None,
 ) -> list[Finding]:
     """Every check, in the order a printer reads a report: file-wide first, then page by page.
 
     With ``cache`` (a file), each page's results are kept under a digest of what the page draws,
-    so a rebuild checks again only the pages that changed.
+    so a rebuild checks again only the pages that changed. ``page_sources``, when the builder knows
+    them, name what made each page (a typeset part and its page): they stand in for that digest,
+    so pages found in the cache need not be read at all.
     """
     import pypdf
 
@@ -103,20 +107,25 @@ def run_preflight(
     pages_text: list[str] = []
     page_fonts: list[set[str]] = []
     page_findings: list[Finding] = []
+    colour_findings: list[Finding] = []
     known = _load_page_cache(cache)
-    kept: dict[str, tuple[str, set[str], list[Finding]]] = {}
-    for key, text, fonts, found in _pages(pdf, len(reader.pages), rules, source_map, known, keyed=cache is not None):
-        kept[key] = (text, fonts, found)
+    kept: dict[str, PageData] = {}
+    count = len(reader.pages)
+    keys: list[str] | None = None
+    if page_sources is not None and len(page_sources) == count:
+        keys = [_page_key_of(source, number, count, rules, source_map) for number, source in enumerate(page_sources, start=1)]
+    for key, (text, fonts, found, colour) in _pages(pdf, count, rules, source_map, known, keyed=cache is not None, keys=keys):
+        kept[key] = (text, fonts, found, colour)
         pages_text.append(text)
         page_fonts.append(fonts)
         page_findings += found
+        colour_findings += colour
     if cache is not None:
         _store_page_cache(cache, kept)
     findings += _check_page_count(reader, rules)
     findings += _check_fonts(reader, rules, source_map, page_fonts)
     findings += _check_boxes(reader)
-    if rules.expect_cmyk:
-        findings += _check_colour(reader, source_map)
+    findings += colour_findings
     findings += page_findings
     findings += _check_sections(sections, rules, source_map)
     if html is not None:
@@ -126,66 +135,90 @@ def run_preflight(
     return findings
 
 
-PageResult = tuple[str, str, set[str], list[Finding]]  # the page's key, its text, its fonts, what its checks found
+PageData = tuple[str, set[str], list[Finding], list[Finding]]  # a page's text, its fonts, what its checks found, its colour
 PAGES_PER_WORKER = 40  # fewer pages than this are checked in this process
+PAGE_CHECKS = "2"  # part of every page's key: change it when the page checks change
 
 
-def _pages(pdf: Path, count: int, rules: Rules, source_map: SourceMap, known: dict, *, keyed: bool) -> list[PageResult]:
-    """Each page's checks, or what ``known`` holds for a page that draws the same; long PDFs in worker processes."""
+def _pages(
+    pdf: Path, count: int, rules: Rules, source_map: SourceMap, known: dict, *, keyed: bool, keys: list[str] | None
+) -> list[tuple[str, PageData]]:
+    """Each page's checks, or what ``known`` holds for a page that draws the same; many pages in worker processes."""
     from booklet import parts
 
-    workers = min(parts.workers(), count // PAGES_PER_WORKER)
+    todo = [number for number, key in enumerate(keys, start=1) if key not in known] if keys is not None else list(range(1, count + 1))
+    workers = min(parts.workers(), len(todo) // PAGES_PER_WORKER)
     if workers <= 1:
-        return _check_pages(pdf, 1, count + 1, count, rules, source_map, known, keyed)
-    bounds = [1 + count * index // workers for index in range(workers + 1)]
-    with parts.process_pool(workers) as pool:
-        ranges = pool.map(
-            _check_pages,
-            [pdf] * workers,
-            bounds[:-1],
-            bounds[1:],
-            [count] * workers,
-            [rules] * workers,
-            [source_map] * workers,
-            [known] * workers,
-            [keyed] * workers,
-        )
-        return [result for results in ranges for result in results]
+        checked = _check_pages(pdf, todo, count, rules, source_map, known, keyed, keys)
+    else:
+        shares = [todo[index::workers] for index in range(workers)]
+        with parts.process_pool(workers) as pool:
+            results = pool.map(
+                _check_pages,
+                *zip(*[(pdf, share, count, rules, source_map, known, keyed, keys) for share in shares], strict=True),
+            )
+            checked = {number: result for share in results for number, result in share.items()}
+    if keys is None:
+        return [checked[number] for number in range(1, count + 1)]
+    return [checked.get(number) or (key, known[key]) for number, key in enumerate(keys, start=1)]
 
 
 def _check_pages(
-    pdf: Path, first: int, end: int, count: int, rules: Rules, source_map: SourceMap, known: dict, keyed: bool
-) -> list[PageResult]:
-    """Pages ``first`` to ``end - 1``: a page is read (with pdfium) only when ``known`` has nothing for its key."""
+    pdf: Path,
+    numbers: Sequence[int],
+    count: int,
+    rules: Rules,
+    source_map: SourceMap,
+    known: dict,
+    keyed: bool,
+    keys: list[str] | None,
+) -> dict[int, tuple[str, PageData]]:
+    """The pages ``numbers``: a page is read (with pdfium) only when ``known`` has nothing for its key."""
     import pypdf
 
     from booklet.pdftext import Document
 
     reader = pypdf.PdfReader(pdf)
-    out: list[PageResult] = []
+    out: dict[int, tuple[str, PageData]] = {}
     with Document(pdf) as doc:
-        for number in range(first, end):
-            key = _page_key(reader.pages[number - 1], number, count, rules, source_map) if keyed else ""
+        for number in numbers:
+            if keys is not None:
+                key = keys[number - 1]
+            else:
+                key = _page_key(reader.pages[number - 1], number, count, rules, source_map) if keyed else ""
             if key in known:
-                out.append((key, *known[key]))
+                out[number] = (key, known[key])
                 continue
             page = doc.page(number - 1)
             try:
                 found = _check_page(page, number, count, rules, source_map)
                 if rules.headings_font and 1 < number < count:
                     found += _check_lone_heading(page, number, rules, source_map)
-                out.append((key, page.text, {_font_name(name) for name in page.fonts}, found))
+                colour = _check_colour(reader.pages[number - 1], number, source_map) if rules.expect_cmyk else []
+                out[number] = (key, (page.text, {_font_name(name) for name in page.fonts}, found, colour))
             finally:
                 page.close()
     return out
+
+
+def _page_key_of(source: str, number: int, pages: int, rules: Rules, source_map: SourceMap) -> str:
+    """A page's key from what made it, as the builder names it, and from how it is judged."""
+    import hashlib
+
+    return hashlib.sha256(
+        repr((PAGE_CHECKS, "made", source, number, pages, _judged(rules), source_map.source_of(number))).encode()
+    ).hexdigest()
+
+
+def _judged(rules: Rules) -> tuple[object, ...]:
+    return tuple((key, sorted(value) if isinstance(value, (set, frozenset)) else value) for key, value in asdict(rules).items())
 
 
 def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: SourceMap) -> str:
     """A digest of what a page draws (its content and forms, with their resources) and of how it is judged."""
     import hashlib
 
-    judged = tuple((key, sorted(value) if isinstance(value, (set, frozenset)) else value) for key, value in asdict(rules).items())
-    digest = hashlib.sha256(repr((number, pages, judged, source_map.source_of(number))).encode())
+    digest = hashlib.sha256(repr((PAGE_CHECKS, number, pages, _judged(rules), source_map.source_of(number))).encode())
     seen: set[int] = set()
 
     def data(stream: Any) -> bytes:
@@ -221,7 +254,7 @@ def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: Sour
     return digest.hexdigest()
 
 
-def _load_page_cache(path: Path | None) -> dict[str, tuple[str, set[str], list[Finding]]]:
+def _load_page_cache(path: Path | None) -> dict[str, PageData]:
     import pickle
 
     if path is None:
@@ -233,7 +266,7 @@ def _load_page_cache(path: Path | None) -> dict[str, tuple[str, set[str], list[F
     return value if isinstance(value, dict) else {}
 
 
-def _store_page_cache(path: Path, pages: dict[str, tuple[str, set[str], list[Finding]]]) -> None:
+def _store_page_cache(path: Path, pages: dict[str, PageData]) -> None:
     import pickle
 
     from booklet.output import write_atomic
@@ -358,39 +391,38 @@ def _check_boxes(reader) -> list[Finding]:
 _RGB_OPERATOR = re.compile(rb"(?:^|\s)(?:[-\d.]+\s+){3}(?:rg|RG)(?:\s|$)")
 
 
-def _check_colour(reader, source_map: SourceMap) -> list[Finding]:
+def _check_colour(page: Any, number: int, source_map: SourceMap) -> list[Finding]:
     findings = []
-    for index, page in enumerate(reader.pages):
-        contents = page.get_contents()
-        data = contents.get_data() if contents is not None else b""
-        resources = page.get("/Resources") or {}
-        rgb_images = []
-        for name, xobject in (resources.get("/XObject") or {}).items():
-            xobject = xobject.get_object()
-            if xobject.get("/Subtype") == "/Image" and "RGB" in str(xobject.get("/ColorSpace", "")):
-                rgb_images.append(str(name))
-        if _RGB_OPERATOR.search(data) or b"/DeviceRGB" in data:
-            findings.append(
-                Finding(
-                    "error",
-                    "colour",
-                    "page sets RGB colour; the print edition must be CMYK",
-                    source_map.source_of(index + 1),
-                    index + 1,
-                    hint="in templates and stylesheets use the brand's colours (var(--brand-primary) and the others), which print as CMYK, not #hex or rgb() values",
-                )
+    contents = page.get_contents()
+    data = contents.get_data() if contents is not None else b""
+    resources = page.get("/Resources") or {}
+    rgb_images = []
+    for name, xobject in (resources.get("/XObject") or {}).items():
+        xobject = xobject.get_object()
+        if xobject.get("/Subtype") == "/Image" and "RGB" in str(xobject.get("/ColorSpace", "")):
+            rgb_images.append(str(name))
+    if _RGB_OPERATOR.search(data) or b"/DeviceRGB" in data:
+        findings.append(
+            Finding(
+                "error",
+                "colour",
+                "page sets RGB colour; the print edition must be CMYK",
+                source_map.source_of(number),
+                number,
+                hint="in templates and stylesheets use the brand's colours (var(--brand-primary) and the others), which print as CMYK, not #hex or rgb() values",
             )
-        if rgb_images:
-            findings.append(
-                Finding(
-                    "error",
-                    "colour",
-                    f"RGB image(s) {', '.join(rgb_images)} left in the print edition",
-                    source_map.source_of(index + 1),
-                    index + 1,
-                    hint="`booklet build` makes every image file of the project CMYK; build the print edition again with it",
-                )
+        )
+    if rgb_images:
+        findings.append(
+            Finding(
+                "error",
+                "colour",
+                f"RGB image(s) {', '.join(rgb_images)} left in the print edition",
+                source_map.source_of(number),
+                number,
+                hint="`booklet build` makes every image file of the project CMYK; build the print edition again with it",
             )
+        )
     return findings
 
 
@@ -627,7 +659,7 @@ def _check_glyphs(sections: list, fonts: dict[str, set[int]], pages_text: list[s
     findings = []
     for section in sections:
         text = html_module.unescape(re.sub(r"<[^>]+>", " ", section.html)) + " " + section.title
-        missing = sorted({c for c in text if not c.isspace() and ord(c) >= 32 and ord(c) not in covered})
+        missing = sorted({c for c in set(text) if not c.isspace() and ord(c) >= 32 and ord(c) not in covered})
         if missing:
             shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing[:8])
             page = next((number for number, chars in enumerate(pages_text or [], start=1) if missing[0] in chars), None)
@@ -720,7 +752,15 @@ def font_coverage(paths: list[Path]) -> dict[str, set[int]]:
 
 
 def check_output(
-    pdf: Path, *, brand, sections: list, html: str, edition: str = "print", expect_cmyk: bool = False, cache: Path | None = None
+    pdf: Path,
+    *,
+    brand,
+    sections: list,
+    html: str,
+    edition: str = "print",
+    expect_cmyk: bool = False,
+    cache: Path | None = None,
+    page_sources: Sequence[str] | None = None,
 ) -> list[Finding]:
     """Preflight a built edition with the rules its brand and edition imply."""
     # The script fonts booklet declares after the brand's are as good as the brand's own.
@@ -739,4 +779,12 @@ def check_output(
         base_font=brand.base_family,
         base_size=brand.base_size,
     )
-    return run_preflight(pdf, sections=sections, html=html, rules=rules, glyph_fonts=font_coverage(faces) if faces else None, cache=cache)
+    return run_preflight(
+        pdf,
+        sections=sections,
+        html=html,
+        rules=rules,
+        glyph_fonts=font_coverage(faces) if faces else None,
+        cache=cache,
+        page_sources=page_sources,
+    )

@@ -270,12 +270,11 @@ def _brand_stamp(path: Path, files: Iterable[Path]) -> tuple[object, ...]:
 
 
 def _store_brand(stored: Path, brand: Brand, warnings: list[str]) -> None:
-    from booklet.output import write_atomic
+    from booklet.output import write_cache
 
     state = {f.name: dict(value) if isinstance(value := getattr(brand, f.name), MappingProxyType) else value for f in fields(Brand)}
     data = pickle.dumps((_brand_stamp(brand.path, brand.files()), warnings, state), protocol=pickle.HIGHEST_PROTOCOL)
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(stored, data)
+    write_cache(stored, data)
 
 
 def _cached_brand(stored: Path, path: Path) -> Brand | None:

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 
-from booklet import fresh, layout, parts, sandbox, timeline_layout, typeset
+from booklet import fresh, layout, output, parts, sandbox, timeline_layout, typeset
 from booklet.brand import Brand, load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
@@ -116,8 +116,10 @@ def build(
     fresh.forget(config)
     # Every warning of this build is said again by a build that finds nothing changed (and fails it under --strict).
     report: list[tuple[int, str]] = []
-    with fresh.Recording(report):
-        return _build(config, makers, report=report, inputs=inputs, started=started, single_pass=single_pass, html=html)
+    with fresh.Recording(report), output.later() as caches:
+        results = _build(config, makers, report=report, inputs=inputs, started=started, single_pass=single_pass, html=html)
+    output.flush(caches)
+    return results
 
 
 def _build(
@@ -132,7 +134,7 @@ def _build(
 ) -> list[BuildResult]:
     """The build's phases, in order: brand, content, editions, writing, preflight; then the stamp for the next build."""
     log.info("Loaded %s (brand %s)", config.path.name, display_path(config.brand))
-    the_brand = load_brand(config.brand, cache=config.out_dir / CACHE if config.out_dir.is_dir() else None)
+    the_brand = load_brand(config.brand, cache=config.out_dir / CACHE)
 
     # 2-3. Read every section and the timeline, and check them; all problems are reported together.
     sections, timeline, after = _read_content(config, the_brand)
@@ -1040,7 +1042,7 @@ def preflight(
 ) -> tuple[Path, list[Finding]]:
     """Check the last built ``edition`` against its sources, without building it again."""
     config = load_config(project, brand=brand, out_dir=out_dir)
-    the_brand = load_brand(config.brand)
+    the_brand = load_brand(config.brand, cache=config.out_dir / CACHE if config.out_dir.is_dir() else None)
     sections = read_sections(config)
     target = config.out_dir / f"{config.name}-{edition}.pdf"
     if not target.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -22,7 +23,7 @@ from booklet.config import Config
 from booklet.errors import BookletError, ContentError, raise_all
 from booklet.images import oversized
 from booklet.limits import check_file_size
-from booklet.output import write_atomic
+from booklet.output import write_cache
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +184,8 @@ def check_front_matter(meta: dict[str, Any], path: Path) -> None:
 
 
 def render_section(path: Path, meta: dict[str, Any], body: str, body_line: int, number: int | None, config: Config) -> Section:
-    # The cache lives in the output folder, which a build that fails while reading must not create.
-    cache = config.out_dir / ".cache" / "markdown" if config.out_dir.is_dir() else None
+    # In the output folder; a build holds back what it writes there until it has succeeded (output.later).
+    cache = config.out_dir / ".cache" / "markdown"
     html = markdown_to_html(body, prefix=_slug(path.stem), cache=cache)
     depth = nesting_depth(html)
     if depth > MAX_NESTING:
@@ -235,11 +236,9 @@ def markdown_to_html(text: str, *, prefix: str = "", cache: Path | None = None) 
     html = md.convert(text)
     html = _FOOTNOTE_ID.sub(lambda m: f'{m[1]}="{m[2]}{m[3]}:{prefix}-', html) if prefix else html
     if stored is not None:
-        try:
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(stored, html.encode("utf-8"))
-        except OSError:
-            pass  # an output folder that cannot be written is reported when the PDF is written
+        # An output folder that cannot be written is reported when the PDF is written.
+        with contextlib.suppress(OSError):
+            write_cache(stored, html.encode("utf-8"))
     return html
 
 

@@ -123,3 +123,11 @@ def test_verbose_says_booklets_own_details_and_leaves_other_libraries_quiet(make
     # brand_yml's and Markdown's own debug messages are for -vv.
     assert "inspecting key" not in result.output
     assert "Successfully loaded extension" not in result.output
+
+
+def test_a_first_build_leaves_what_it_read_cached_for_the_next(make_project) -> None:
+    project = make_project()
+    assert run("build", "--project", str(project), "-e", "screen", "-q").exit_code == 0
+    cache = project / "build" / ".cache"
+    assert (cache / "brand.pickle").is_file()
+    assert len(list((cache / "markdown").glob("*.html"))) == 2

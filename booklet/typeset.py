@@ -55,7 +55,9 @@ def render(
         if reuse is None:
             return document.render()
         with reuse.stylesheets():
-            return document.render(**reuse.shared)
+            rendered = document.render(**reuse.shared)
+        reuse.freeze_profiles()
+        return rendered
 
 
 class Reuse:
@@ -76,6 +78,20 @@ class Reuse:
         self.shared: dict[str, object] = {"font_config": FontConfiguration(), "counter_style": CounterStyle(), "color_profiles": {}}
         self.sheets: dict[tuple[object, ...], object] = {}
         self.layered: set[tuple[object, ...]] = set()
+
+    def freeze_profiles(self) -> None:
+        """Keep each colour profile's bytes as first written: LittleCMS writes a profile that has been used differently."""
+        from weasyprint.css import ColorProfile
+
+        class Frozen(ColorProfile):
+            @property
+            def content(self) -> bytes:
+                return self.frozen_content
+
+        for profile in self.shared["color_profiles"].values():  # type: ignore[union-attr]
+            if type(profile) is ColorProfile:
+                profile.frozen_content = profile.content
+                profile.__class__ = Frozen
 
     @contextmanager
     def stylesheets(self) -> Iterator[None]:

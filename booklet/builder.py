@@ -474,7 +474,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     stamp = pub.cache / "editions" / f"{path.name}.stamp"
     pdf = _unchanged(path, stamp, identity)
     if pdf is None:
-        pdf = parts.join(slices, furniture, identity=identity.encode())
+        pdf = parts.join(slices, furniture, identity=identity.encode(), fonts=_declared_fonts(html, pub.roots), cache=pub.cache / "subsets")
         if marks:
             pdf = typeset.add_crop_marks(pdf, bleed=config.page.bleed)
         pub.memo.setdefault("stamps", []).append((stamp, f"{identity} {hashlib.sha256(pdf).hexdigest()}"))
@@ -486,6 +486,16 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     if len(over) == len(made) and all(over) and all(key.split(":")[0] for key in made):
         page_sources = tuple(f"{page} under {top} marks {marks}" for page, top in zip(made, over, strict=True))
     return Edition(path, pdf, sum(piece.count for piece in slices), name=look.name, html=html, cmyk=look.cmyk, page_sources=page_sources)
+
+
+_FONT_FACE = re.compile(r"""@font-face\s*\{[^}]*?\bsrc:\s*url\(["']?(file://[^"')]+)""")
+
+
+def _declared_fonts(html: str, roots: Sequence[Path]) -> list[Path]:
+    """The font files the publication's @font-face rules name, of those the sandbox serves."""
+    paths = [Path(unquote(urlsplit(url).path)).resolve() for url in dict.fromkeys(_FONT_FACE.findall(html))]
+    allowed = [root.resolve() for root in roots]
+    return [path for path in paths if any(path.is_relative_to(root) for root in allowed)]
 
 
 _URL = re.compile(r"""(?:file://|booklet-cache:/)[^\s"')<>]+""")

@@ -26,6 +26,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from booklet import subsets
 from booklet.errors import BookletError
 from booklet.layout import css_string
 from booklet.output import write_atomic
@@ -565,8 +566,18 @@ class Slice:
     count: int
 
 
-def join(slices: Sequence[Slice], furniture: Sequence[tuple[Typeset, int] | None], *, identity: bytes) -> bytes:
+def join(
+    slices: Sequence[Slice],
+    furniture: Sequence[tuple[Typeset, int] | None],
+    *,
+    identity: bytes,
+    fonts: Sequence[Path] = (),
+    cache: Path | None = None,
+) -> bytes:
     """One PDF from the slices in order, each page with its furniture drawn over it.
+
+    Each of ``fonts`` (the font files the publication declares) is embedded once, as one subset
+    with every glyph the parts use (``cache`` keeps such subsets for the next join).
 
     One set of named destinations and one outline for the whole; the first slice's metadata,
     output intent and language; the parts' structure trees joined when they are tagged.
@@ -643,6 +654,7 @@ def join(slices: Sequence[Slice], furniture: Sequence[tuple[Typeset, int] | None
             tree.extend([TextStringObject(name), names[name]])
         catalog[NameObject("/Names")] = DictionaryObject({NameObject("/Dests"): DictionaryObject({NameObject("/Names"): tree})})
     _add_outline(writer, outline)
+    subsets.merge(writer, fonts, cache=cache)
     _compress(writer)
     digest = hashlib.sha256(identity).hexdigest()
     writer._ID = ArrayObject([ByteStringObject(digest[:32].encode()), ByteStringObject(digest[:32].encode())])

@@ -103,6 +103,38 @@ def test_sample_print_in_parts_is_the_single_pass(sample_pdf: Path, sample_singl
     assert_same_publication(sample_pdf, sample_single / sample_pdf.name)
 
 
+def font_programs(pdf: Path) -> dict[str, set[int]]:
+    """For each font (by name, without its subset tag), the font programs embedded for it."""
+    reader = pypdf.PdfReader(pdf)
+    found: dict[str, set[int]] = {}
+    # Objects in the cross-reference table, and those kept in object streams.
+    for number in [*(n for section in reader.xref.values() for n in section), *reader.xref_objStm]:
+        obj = reader.get_object(number)
+        if isinstance(obj, dict) and obj.get("/Type") == "/FontDescriptor":
+            program = obj.raw_get("/FontFile2") if "/FontFile2" in obj else obj.raw_get("/FontFile3")
+            found.setdefault(str(obj["/FontName"]).split("+", 1)[-1], set()).add(program.idnum)
+    return found
+
+
+def colour_profiles(pdf: Path) -> int:
+    reader = pypdf.PdfReader(pdf)
+    numbers = [*(n for section in reader.xref.values() for n in section), *reader.xref_objStm]
+    streams = [obj for n in numbers if isinstance(obj := reader.get_object(n), pypdf.generic.StreamObject)]
+    return sum(1 for obj in streams if "/N" in obj and obj.get("/Type") != "/ObjStm")
+
+
+def test_the_parts_share_one_subset_of_each_font_and_one_colour_profile(sample_pdf: Path, sample_single: Path) -> None:
+    assert colour_profiles(sample_pdf) == colour_profiles(sample_single / sample_pdf.name) == 1
+    programs = font_programs(sample_pdf)
+    assert {"Inter-Semi-Bold", "Charis-SIL", "Charis-SIL-Italic"} <= set(programs)
+    assert {name: len(numbers) for name, numbers in programs.items()} == dict.fromkeys(programs, 1)
+    assert set(programs) == set(font_programs(sample_single / sample_pdf.name))
+    # Text set in every font still draws: the shared subsets hold every glyph the parts use.
+    assert_same_publication(sample_pdf, sample_single / sample_pdf.name)
+    # One colour profile, one subset of each font: little more than the single pass (its objects are packed in streams).
+    assert sample_pdf.stat().st_size < 1.3 * (sample_single / sample_pdf.name).stat().st_size
+
+
 def test_sample_screen_in_parts_is_the_single_pass_and_tagged(sample_screen: Path, sample_single: Path) -> None:
     assert_same_publication(sample_screen, sample_single / sample_screen.name)
     reader = pypdf.PdfReader(sample_screen)

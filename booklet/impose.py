@@ -12,7 +12,17 @@ from pathlib import Path
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.errors import PyPdfError
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject, RectangleObject, TextStringObject
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    RectangleObject,
+    StreamObject,
+    TextStringObject,
+)
 
 from booklet.errors import ImposeError
 from booklet.units import PAPER_SIZES, PT_PER_MM
@@ -138,19 +148,22 @@ def impose(
         turned = back and duplex == "long"
         out = writer.add_blank_page(width=sheet_w, height=sheet_h)
         placed = (order[left - 1], order[right - 1])
+        drawing = []
+        xobjects = DictionaryObject()
         for half, number in enumerate(placed):
             if number is None:
                 continue
-            box = boxes[number - 1]
-            page = reader.pages[number - 1]
-            to_sheet, clip = _placement(box, half=half, scale=scale, shift=shift, sheet=(sheet_w, sheet_h), turned=turned)
-            # pypdf clips a merged page at its CropBox: make that the trim (within the half-sheet).
-            page.cropbox = clip
-            # Links and other annotations point into the source document; a print sheet needs none.
-            if "/Annots" in page:
-                del page[NameObject("/Annots")]
-            out.merge_transformed_page(page, to_sheet)
-        out.compress_content_streams()
+            to_sheet, clip = _placement(boxes[number - 1], half=half, scale=scale, shift=shift, sheet=(sheet_w, sheet_h), turned=turned)
+            # Each page is drawn as a form clipped at its trim (within the half-sheet); its links and
+            # other annotations point into the source document and stay behind.
+            name = f"/Page{number}"
+            xobjects[NameObject(name)] = _page_form(writer, reader.pages[number - 1], clip)
+            matrix = " ".join(f"{value:.6f}".rstrip("0").rstrip(".") for value in to_sheet.ctm)
+            drawing.append(f"q {matrix} cm {name} Do Q")
+        out[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): xobjects})
+        content = StreamObject()
+        content.set_data("\n".join(drawing).encode("ascii"))
+        out[NameObject("/Contents")] = writer._add_object(content.flate_encode())
         sides.append(placed[::-1] if turned else placed)
 
     _copy_document_info(reader, writer)
@@ -164,6 +177,25 @@ def impose(
     buffer = io.BytesIO()
     writer.write(buffer)
     return Imposed(pdf=buffer.getvalue(), sheets=sheets, scale=scale, pages=len(boxes), padded=padded, sides=tuple(sides))
+
+
+def _page_form(writer: PdfWriter, page: PageObject, clip: RectangleObject) -> IndirectObject:
+    """``page`` as a form XObject cut at ``clip``: what it draws, with its resources, and nothing of its annotations.
+
+    Drawing a form needs no parsing of the page's content, as merging it into the sheet's own would.
+    """
+    contents = page.get_contents()
+    form = StreamObject()
+    form.set_data(contents.get_data() if contents is not None else b"")
+    form = form.flate_encode()
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject(FloatObject(value) for value in clip)
+    if "/Resources" in page:
+        form[NameObject("/Resources")] = page["/Resources"].clone(writer)
+    if "/Group" in page:
+        form[NameObject("/Group")] = page["/Group"].clone(writer)
+    return writer._add_object(form)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html as html_module
 import json
 import logging
@@ -741,14 +742,20 @@ def _source_map(reader, sections: list) -> SourceMap:
 
 
 def font_coverage(paths: list[Path]) -> dict[str, set[int]]:
-    """Code points each font file covers, read with fontTools."""
-    from fontTools.ttLib import TTFont
-
+    """Code points each font file covers, read with fontTools (once per file and version, in a long-lived process)."""
     coverage = {}
     for path in paths:
-        with TTFont(path, lazy=True) as font:
-            coverage[path.name] = set(font.getBestCmap() or {})
+        stat = path.stat()
+        coverage[path.name] = _cmap(str(path), stat.st_size, stat.st_mtime_ns)
     return coverage
+
+
+@functools.lru_cache(maxsize=64)
+def _cmap(path: str, size: int, mtime: int) -> set[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as font:
+        return set(font.getBestCmap() or {})
 
 
 def check_output(

@@ -377,7 +377,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
 
     groups = [[part] for part in split.parts if not part.name.startswith("section-")]
     groups += parts.chunks([part for part in split.parts if part.name.startswith("section-")], workers=parts.workers())
-    with parts.Runner(_part_setup(pub, look), parts.Cache(pub.cache / "parts")) as runner:
+    with parts.Runner(_part_setup(pub, look, head=head_digest), parts.Cache(pub.cache / "parts")) as runner:
         jobs = [content_job(group) for group in groups]
         done = runner.run(jobs)
         content_typeset = runner.typeset
@@ -535,7 +535,7 @@ def _unchanged(path: Path, stamp: Path, identity: str) -> bytes | None:
     return None
 
 
-def _part_setup(pub: Project, look: Look) -> parts.Setup:
+def _part_setup(pub: Project, look: Look, *, head: str) -> parts.Setup:
     return parts.Setup(
         base=pub.config.root,
         roots=tuple(root.resolve() for root in pub.roots),
@@ -546,6 +546,7 @@ def _part_setup(pub: Project, look: Look) -> parts.Setup:
         profile=pub.config.print.profile if look.cmyk else None,
         intent=pub.config.print.intent,
         describe=functools.partial(_source_of, pub=pub),
+        head=head,
     )
 
 

@@ -16,6 +16,7 @@ import io
 import logging
 import math
 import multiprocessing
+import multiprocessing.util
 import os
 import pickle
 import re
@@ -239,11 +240,18 @@ class Setup:
     intent: str
     # Names the source file that holds a URL, for errors (workers are forked, so this need not pickle).
     describe: Callable[[str], str] | None = None
+    # A digest of the documents' head and of every file it names (stylesheets, fonts): while it is the
+    # same, parsed stylesheets and loaded fonts are still good, from one build to the next.
+    head: str = ""
 
 
 _setup: Setup | None = None
 _fetcher: Any = None
 _reuse: Any = None  # fonts and parsed stylesheets, shared by the documents a worker typesets
+
+
+_kept: dict[tuple[object, ...], tuple[Any, Any]] = {}  # (head, roots, cache) -> (fetcher, reuse), the newest last
+KEPT = 4  # heads kept: a build makes an edition or two of each look
 
 
 def _start_worker(setup: Setup) -> None:
@@ -252,8 +260,35 @@ def _start_worker(setup: Setup) -> None:
     from booklet.typeset import Reuse
 
     _setup = setup
-    _fetcher = SandboxFetcher(list(setup.roots), cache=setup.cache)
-    _reuse = Reuse()
+    key = (setup.head, setup.roots, setup.cache)
+    if setup.head and key in _kept:
+        # A long-lived process (watch, the preview) keeps what it parsed and loaded for the same head.
+        _fetcher, _reuse = _kept.pop(key)
+    else:
+        _fetcher, _reuse = SandboxFetcher(list(setup.roots), cache=setup.cache), Reuse()
+    if setup.head:
+        _kept[key] = (_fetcher, _reuse)
+        while len(_kept) > KEPT:
+            _kept.pop(next(iter(_kept)))[1].close()
+    global _closing_in
+    if _closing_in != os.getpid():
+        # Run as this process ends, worker or not (a worker ends without collecting what it holds;
+        # a forked worker starts with its parent's registry of such calls emptied).
+        multiprocessing.util.Finalize(None, _close_all, exitpriority=10)
+        _closing_in = os.getpid()
+
+
+_closing_in: int | None = None  # the process that will close what it kept
+
+
+def _close_all() -> None:
+    global _reuse
+    for _, reuse in _kept.values():
+        reuse.close()
+    if _reuse is not None:
+        _reuse.close()
+    _kept.clear()
+    _reuse = None
 
 
 def _run(job: Job) -> tuple[str, Typeset | BaseException]:

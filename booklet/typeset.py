@@ -79,6 +79,20 @@ class Reuse:
         self.sheets: dict[tuple[object, ...], object] = {}
         self.layered: set[tuple[object, ...]] = set()
 
+    def close(self) -> None:
+        """Remove the folder where the font configuration keeps the fonts it loaded.
+
+        WeasyPrint removes it when the configuration is collected; a worker process ends without
+        collecting, and at interpreter exit the removal fails, so it is done here, while all is well.
+        """
+        import shutil
+
+        config = self.shared["font_config"]
+        folder = getattr(config, "_folder", None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            config._folder = None  # type: ignore[attr-defined]
+
     def freeze_profiles(self) -> None:
         """Keep each colour profile's bytes as first written: LittleCMS writes a profile that has been used differently."""
         from weasyprint.css import ColorProfile

@@ -371,3 +371,14 @@ def test_documents_that_share_stylesheets_render_as_they_do_alone(tmp_path: Path
     # Both sheets were parsed once, for the two documents; a sheet with cascade layers is parsed with its document.
     assert len(reuse.sheets) == (1 if layers else 2)
     assert len(reuse.layered) == (1 if layers else 0)
+
+
+def test_a_build_leaves_no_font_folders_behind(generated: Path, tmp_path: Path) -> None:
+    # WeasyPrint keeps the fonts a document loads in a temporary folder; workers end without
+    # collecting their documents, and the preview keeps its fonts from one build to the next.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    command = [sys.executable, "-m", "booklet", "build", "--project", str(generated), "--out", str(tmp_path / "out"), "-e", "print", "-q"]
+    subprocess.run(command, env={**os.environ, "TMPDIR": str(temp)}, check=True, capture_output=True)
+    assert (tmp_path / "out" / "bench-print.pdf").is_file()
+    assert list(temp.iterdir()) == []

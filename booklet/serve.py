@@ -101,17 +101,20 @@ class Preview:
         self._seen: dict[Path, tuple[tuple[int, int], Edition]] = {}
         self._previous_keys: set[str] = set()
         self.rendered: dict[str, list[int]] = {}
+        self._refreshed = False
 
     def building_started(self, changes: tuple[Path, ...] = ()) -> None:
         with self._changed:
             self.building = True
+            self._refreshed = False
             self._bump()
 
     def update(self, outcome: Outcome) -> None:
         """Take in a build's outcome: new page images when it wrote PDFs, its error when it failed."""
         if outcome.config is not None:
             self.config = outcome.config
-        editions = self._load_editions()
+        editions = self._load_editions(drawn_so_far=self._refreshed)
+        self._refreshed = False
         with self._changed:
             self.building = False
             self.error = outcome.error
@@ -127,15 +130,35 @@ class Preview:
             self.renderer.prune(keys | self._previous_keys)
         self._previous_keys = keys
 
-    def _load_editions(self) -> dict[str, Edition]:
-        """Every ``<name>-<edition>.pdf`` in the output folder, drawn where it changed."""
+    def refresh(self) -> None:
+        """Show the editions written so far while the build goes on (it is still building)."""
+        editions = self._load_editions()
+        with self._changed:
+            self._refreshed = True
+            self.editions = editions
+            self._bump()
+
+    @property
+    def stage(self) -> str:
+        """The event for the page: "building", "shown" (an edition is new while building) or "built"."""
+        if not self.building:
+            return "built"
+        return "shown" if self._refreshed else "building"
+
+    def _load_editions(self, *, drawn_so_far: bool = False) -> dict[str, Edition]:
+        """Every ``<name>-<edition>.pdf`` in the output folder, drawn where it changed.
+
+        ``rendered`` says which pages were drawn for this build; with ``drawn_so_far``, it adds to
+        what ``refresh`` drew earlier in the build.
+        """
         config = self.config
         if config is None:
             return self.editions
         cache = config.out_dir / CACHE_DIR
         if self.renderer is None or self.renderer.cache_dir != cache:
             self.renderer = PageRenderer(cache)
-        self.rendered = {}
+        if not drawn_so_far:
+            self.rendered = {}
         found: dict[str, Edition] = {}
         for pdf in sorted(config.out_dir.glob(f"{config.name}-*.pdf")):
             name = pdf.stem[len(config.name) + 1 :]
@@ -260,7 +283,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(HTTPStatus.NOT_FOUND, "Not found.")
 
     def _events(self) -> None:
-        """Server-sent events: "building" when a change is seen, "built" when the page should reload its state."""
+        """Server-sent events: "building" when a change is seen, "shown" when the first edition is written, "built" at the end.
+
+        On "shown" and "built" the page reloads its state.
+        """
         preview = self.server.preview
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
@@ -278,7 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
                     continue
                 version = new
-                self._event("building" if preview.building else "built", version, preview)
+                self._event(preview.stage, version, preview)
         except (BrokenPipeError, ConnectionResetError):
             return  # the tab was closed
 
@@ -335,7 +361,17 @@ def serve(
     server.start()
     try:
         on_ready(server.url)
-        watcher = Watcher(project, out_dir=out_dir, brand=brand, on_change=preview.building_started, on_build=preview.update, debug=debug)
+        watcher = Watcher(
+            project,
+            out_dir=out_dir,
+            brand=brand,
+            on_change=preview.building_started,
+            on_build=preview.update,
+            # The bound print edition is what the page shows first: it is drawn before the others are built.
+            first="print",
+            on_first=preview.refresh,
+            debug=debug,
+        )
         watcher.run(stop_event)
     finally:
         server.stop()

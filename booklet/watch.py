@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # An editor's save-all writes its files a few milliseconds apart: rebuild once no new
 # change has come for STEP_MS, and at the latest DEBOUNCE_MS after the first one.
-STEP_MS = 150
+STEP_MS = 50
 DEBOUNCE_MS = 1600
 # How often the loop wakes while nothing changes, to see the stop event and to say it is ready.
 POLL_MS = 250
@@ -110,7 +110,8 @@ class Watcher:
     """Rebuilds ``project`` on every change to its sources, reporting each build to ``on_build``.
 
     ``rebuild()`` builds once, synchronously; ``run(stop_event)`` builds and then watches until
-    the event is set. ``ready`` is set once the file watcher is in place, so a caller (a test)
+    the event is set. With ``first`` and ``on_first``, that edition is built and written before
+    the others, and ``on_first`` called in between. ``ready`` is set once the file watcher is in place, so a caller (a test)
     knows that changes from then on will be seen.
     """
 
@@ -123,6 +124,8 @@ class Watcher:
         on_build: Callable[[Outcome], None] | None = None,
         on_change: Callable[[tuple[Path, ...]], None] | None = None,
         builder: Callable[..., list[BuildResult]] = build,
+        first: str | None = None,
+        on_first: Callable[[], None] | None = None,
         step_ms: int = STEP_MS,
         debounce_ms: int = DEBOUNCE_MS,
         debug: bool = False,
@@ -133,6 +136,8 @@ class Watcher:
         self.on_build = on_build
         self.on_change = on_change
         self.builder = builder
+        self.first = first
+        self.on_first = on_first
         self.step_ms = step_ms
         self.debounce_ms = debounce_ms
         self.debug = debug
@@ -154,7 +159,15 @@ class Watcher:
             # even when the build fails later; the build reads it again and reports it.
             with _quiet("booklet.config"):
                 self.config = load_config(self.project, brand=self.brand, out_dir=self.out_dir)
-            results = self.builder(self.project, out_dir=self.out_dir, brand=self.brand)
+            editions = self.config.editions
+            if self.first in editions and len(editions) > 1 and self.on_first is not None:
+                # The edition a reader looks at first is written first, and said so; then the others.
+                results = self.builder(self.project, out_dir=self.out_dir, brand=self.brand, editions=[self.first])
+                self.on_first()
+                rest = [name for name in editions if name != self.first]
+                results += self.builder(self.project, out_dir=self.out_dir, brand=self.brand, editions=rest)
+            else:
+                results = self.builder(self.project, out_dir=self.out_dir, brand=self.brand)
         except BookletError as exc:
             error = exc.format()
             log.error("%s", error)

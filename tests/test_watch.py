@@ -176,3 +176,21 @@ def test_watch_command_stops_cleanly_on_ctrl_c(make_project) -> None:
     assert code == 0, booklet.output
     assert "Traceback" not in booklet.output
     assert booklet.output.rstrip().endswith("Stopped.")
+
+
+def test_the_first_edition_is_written_and_announced_before_the_others(make_project) -> None:
+    project = make_project({"booklet.toml": 'name = "mini"\ntitle = "Mini"\neditions = ["screen", "print", "handout"]\n'})
+    events: list[object] = []
+
+    def build(project: Path, *, out_dir: Path | None = None, brand: Path | None = None, editions: list[str] | None = None) -> list:
+        events.append(editions)
+        return []
+
+    watcher = Watcher(project, builder=build, first="print", on_first=lambda: events.append("shown"))
+    assert watcher.rebuild().ok
+    assert events == [["print"], "shown", ["screen", "handout"]]
+
+    # Without the edition among the config's, one build as before.
+    events.clear()
+    Watcher(project, builder=build, first="timeline", on_first=lambda: events.append("shown")).rebuild()
+    assert events == [None]

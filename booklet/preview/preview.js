@@ -291,6 +291,8 @@
     renderStatus();
   });
   events.addEventListener("built", load);
+  // The print edition is written before the others: its pages show while they are still being built.
+  events.addEventListener("shown", load);
 
   readPlace();
 })();

@@ -3,20 +3,24 @@
     python benchmarks/run.py            # the sample booklet and a generated 300-page publication
     python benchmarks/run.py --tiny     # a small generated publication only: a quick check that it all runs
 
-Every figure is measured in this one run, in fresh processes, on this machine. Ratios are to
-"raw WeasyPrint": the plain `weasyprint` command rendering the final HTML that
-`booklet build --html` writes, in one process.
+Every figure is measured in this one run, on this machine, each build in a fresh process but
+the last: a one-word edit seen by a running `booklet watch`, timed from the save to the print
+edition written. Ratios are to "raw WeasyPrint": the plain `weasyprint` command rendering the
+final HTML that `booklet build --html` writes, in one process.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +91,35 @@ def add_a_page(project: Path, pdf: Path, out: Path) -> int:
     return before
 
 
+def watch_edit(project: Path, out: Path) -> Run:
+    """A one-word edit while `booklet watch` runs: from the save to the print edition written again.
+
+    The watching process is warm: booklet and WeasyPrint imported, fonts and stylesheets loaded.
+    """
+    command = [sys.executable, "-m", "booklet", "watch", "--project", str(project), "--out", str(out)]
+    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True).start()
+    output: list[str] = []
+
+    def wait_for(pattern: str) -> None:
+        while not re.search(pattern, line := lines.get(timeout=600)):
+            output.append(line)
+        output.append(line)
+
+    try:
+        wait_for(r"Watching ")
+        time.sleep(0.5)
+        started = time.perf_counter()
+        edit_one_word(project)
+        wait_for(r"Wrote \S*-print\.pdf")
+        seconds = time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, _, usage = os.wait4(process.pid, 0)
+    return Run(seconds, usage.ru_maxrss / 1024, "".join(output))
+
+
 def bench(name: str, project: Path, work: Path) -> list[tuple[str, str, Run | None, str]]:
     """Rows of (publication, measurement, run, note), measured in order."""
     out = work / f"{name}-build"
@@ -107,6 +140,7 @@ def bench(name: str, project: Path, work: Path) -> list[tuple[str, str, Run | No
     before = add_a_page(project, pdf, out)
     run = measure(booklet(project, out), cwd=project)
     rows.append((name, "rebuild after an edit adding pages early", run, f"{before} -> {pages(pdf)} pages"))
+    rows.append((name, "one-word edit in a running `booklet watch`, save to PDF", watch_edit(project, out), "print edition"))
     pandoc = shutil.which("pandoc")
     if pandoc:
         sources = sorted(str(p) for p in (project / "content").glob("*.md"))

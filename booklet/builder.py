@@ -98,10 +98,13 @@ def build(
     editions: Sequence[str] = (),
     single_pass: bool = False,
     html: bool = False,
+    replay: bool = True,
 ) -> list[BuildResult]:
     """Build the publication's editions in ``project`` (the config's when none are named).
 
-    Nothing is written unless every phase of every edition succeeds.
+    Nothing is written unless every phase of every edition succeeds. When no input changed since
+    the last build, its report is said again and nothing is done, unless ``replay`` is false: then
+    every phase runs (finding its parts in the cache), as a long-lived process starting up wants.
     """
     started = time.perf_counter()
     if editions:
@@ -111,7 +114,7 @@ def build(
     config = load_config(project, brand=brand, out_dir=out_dir)
     makers = editions_to_make(editions or config.editions)
     inputs = fresh.inputs_digest(config, options=fresh.options(config, editions=editions, single_pass=single_pass, html=html))
-    if fresh.replay(config, inputs):
+    if replay and fresh.replay(config, inputs):
         return []
     fresh.forget(config)
     # Every warning of this build is said again by a build that finds nothing changed (and fails it under --strict).
@@ -376,9 +379,12 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         return parts.Job(key, html, spacers, side=group[0].side, stand_ins=stand_ins)
 
     groups = [[part] for part in split.parts if not part.name.startswith("section-")]
+    first_sections = len(groups)
     groups += parts.chunks([part for part in split.parts if part.name.startswith("section-")], workers=parts.workers())
     with parts.Runner(_part_setup(pub, look, head=head_digest), parts.Cache(pub.cache / "parts")) as runner:
         jobs = [content_job(group) for group in groups]
+        # The front matter and the first group of sections: between them, every face and stylesheet, for warm_up.
+        parts.remember(runner.setup, [jobs[0], *jobs[first_sections : first_sections + 1]])
         done = runner.run(jobs)
         content_typeset = runner.typeset
         where: dict[str, parts.Slice] = {}

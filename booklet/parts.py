@@ -279,6 +279,35 @@ def _start_worker(setup: Setup) -> None:
 
 
 _closing_in: int | None = None  # the process that will close what it kept
+_to_warm: dict[str, tuple[Setup, tuple[Job, ...]]] = {}  # by head: documents of the last build, to warm a process with
+
+
+def remember(setup: Setup, jobs: Sequence[Job]) -> None:
+    """Note documents of this build that ``warm_up`` may typeset again."""
+    if setup.head:
+        _to_warm.pop(setup.head, None)
+        _to_warm[setup.head] = (setup, tuple(jobs))
+        while len(_to_warm) > KEPT:
+            _to_warm.pop(next(iter(_to_warm)))
+
+
+def warm_up() -> None:
+    """Typeset again, and throw away, documents of the last build whose fonts and stylesheets this process has not loaded.
+
+    A long-lived process (watch, the preview) whose first build found every part in the cache
+    would otherwise load them on the first edit, which then takes a second more.
+    """
+    for setup, jobs in list(_to_warm.values()):
+        kept = _kept.get((setup.head, setup.roots, setup.cache))
+        if kept is not None and kept[1].used:
+            continue
+        _start_worker(setup)
+        for job in jobs:
+            try:
+                _typeset(job)
+            except Exception as exc:  # only a head start: the next build reports what is wrong
+                log.debug("Warming up with %s: %s", job.key, exc)
+    _to_warm.clear()
 
 
 def _close_all() -> None:

@@ -56,6 +56,7 @@ def render(
             return document.render()
         with reuse.stylesheets():
             rendered = document.render(**reuse.shared)
+        reuse.used = True
         reuse.freeze_profiles()
         return rendered
 
@@ -77,6 +78,7 @@ class Reuse:
 
         self.shared: dict[str, object] = {"font_config": FontConfiguration(), "counter_style": CounterStyle(), "color_profiles": {}}
         self.sheets: dict[tuple[object, ...], object] = {}
+        self.used = False  # whether a document was rendered with it
         self.layered: set[tuple[object, ...]] = set()
 
     def close(self) -> None:

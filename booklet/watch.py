@@ -160,14 +160,16 @@ class Watcher:
             with _quiet("booklet.config"):
                 self.config = load_config(self.project, brand=self.brand, out_dir=self.out_dir)
             editions = self.config.editions
+            options: dict[str, object] = {"out_dir": self.out_dir, "brand": self.brand}
+            if self.builder is build and not changes:
+                options["replay"] = False  # the first build loads what the next ones reuse, even when nothing changed
             if self.first in editions and len(editions) > 1 and self.on_first is not None:
                 # The edition a reader looks at first is written first, and said so; then the others.
-                results = self.builder(self.project, out_dir=self.out_dir, brand=self.brand, editions=[self.first])
+                results = self.builder(self.project, editions=[self.first], **options)
                 self.on_first()
-                rest = [name for name in editions if name != self.first]
-                results += self.builder(self.project, out_dir=self.out_dir, brand=self.brand, editions=rest)
+                results += self.builder(self.project, editions=[name for name in editions if name != self.first], **options)
             else:
-                results = self.builder(self.project, out_dir=self.out_dir, brand=self.brand)
+                results = self.builder(self.project, **options)
         except BookletError as exc:
             error = exc.format()
             log.error("%s", error)
@@ -189,8 +191,11 @@ class Watcher:
 
     def run(self, stop_event: threading.Event, *, initial: bool = True) -> None:
         """Build (when ``initial``), then rebuild on every burst of changes until ``stop_event`` is set."""
-        if initial:
-            self.rebuild()
+        if initial and self.rebuild().ok and self.builder is build:
+            # Load the fonts and stylesheets now, while nobody waits, rather than on the first edit.
+            from booklet import parts
+
+            parts.warm_up()
         while not stop_event.is_set():
             sources = self.sources()
             log.info("Watching %s (Ctrl-C to stop)", sources.describe(self.project))

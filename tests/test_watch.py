@@ -194,3 +194,18 @@ def test_the_first_edition_is_written_and_announced_before_the_others(make_proje
     events.clear()
     Watcher(project, builder=build, first="timeline", on_first=lambda: events.append("shown")).rebuild()
     assert events == [None]
+
+
+def test_a_first_build_that_typesets_nothing_is_followed_by_a_warm_up(make_project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from booklet import parts
+
+    project = make_project()
+    assert Watcher(project).rebuild().ok  # every part in the cache from now on
+    monkeypatch.setattr(parts, "_kept", {})  # as in a new process
+    monkeypatch.setattr(parts, "_to_warm", {})
+    watcher, outcomes = collecting(project)
+    with watching(watcher, initial=True):
+        assert outcomes.get(timeout=60).ok
+    # The fonts and stylesheets of the print edition are loaded, ready for the first edit.
+    assert len(parts._kept) == 1
+    assert all(reuse.used for _, reuse in parts._kept.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,6 +80,7 @@ class Reuse:
         self.shared: dict[str, object] = {"font_config": FontConfiguration(), "counter_style": CounterStyle(), "color_profiles": {}}
         self.sheets: dict[tuple[object, ...], object] = {}
         self.used = False  # whether a document was rendered with it
+        self.owner = os.getpid()  # a forked worker shares the fonts' folder: only its maker removes it
         self.layered: set[tuple[object, ...]] = set()
 
     def close(self) -> None:
@@ -89,6 +91,8 @@ class Reuse:
         """
         import shutil
 
+        if os.getpid() != self.owner:
+            return
         config = self.shared["font_config"]
         folder = getattr(config, "_folder", None)
         if folder is not None:

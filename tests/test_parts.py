@@ -382,3 +382,24 @@ def test_a_build_leaves_no_font_folders_behind(generated: Path, tmp_path: Path) 
     subprocess.run(command, env={**os.environ, "TMPDIR": str(temp)}, check=True, capture_output=True)
     assert (tmp_path / "out" / "bench-print.pdf").is_file()
     assert list(temp.iterdir()) == []
+
+
+def test_a_forked_worker_leaves_the_fonts_of_its_parent_in_place(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from booklet import typeset
+    from booklet.sandbox import SandboxFetcher
+
+    font = ROOT / "assets" / "fonts" / "inter" / "Inter-Bold.otf"
+    html = f'<html><head><style>@font-face {{ font-family: Brand; src: url("{font.as_uri()}"); }} p {{ font-family: Brand; }}</style></head><body><p>Text</p></body></html>'
+    reuse = typeset.Reuse()
+    typeset.render(html, base=tmp_path, fetcher=SandboxFetcher([tmp_path, ROOT / "assets"]), reuse=reuse)
+    folder = Path(reuse.shared["font_config"]._folder)
+    assert any(folder.iterdir())
+    child = multiprocessing.get_context("fork").Process(target=reuse.close)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert any(folder.iterdir()), "a worker removed fonts its parent still uses"
+    reuse.close()
+    assert not folder.exists()

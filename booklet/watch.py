@@ -191,11 +191,8 @@ class Watcher:
 
     def run(self, stop_event: threading.Event, *, initial: bool = True) -> None:
         """Build (when ``initial``), then rebuild on every burst of changes until ``stop_event`` is set."""
-        if initial and self.rebuild().ok and self.builder is build:
-            # Load the fonts and stylesheets now, while nobody waits, rather than on the first edit.
-            from booklet import parts
-
-            parts.warm_up()
+        # Once watching, and while nothing changes, load the fonts and stylesheets rather than on the first edit.
+        warm = initial and self.rebuild().ok and self.builder is build
         while not stop_event.is_set():
             sources = self.sources()
             log.info("Watching %s (Ctrl-C to stop)", sources.describe(self.project))
@@ -210,6 +207,12 @@ class Watcher:
             ):
                 self.ready.set()
                 if not batch:
+                    if warm:
+                        # Changes made meanwhile wait in the watcher's queue for the next round.
+                        from booklet import parts
+
+                        parts.warm_up()
+                        warm = False
                     continue
                 changes = tuple(sorted({Path(path) for _, path in batch}))
                 log.info("Changed: %s; rebuilding", _summary(changes))

@@ -129,7 +129,10 @@ def _subset(original: Path, glyphs: set[int], *, cache: Path | None) -> bytes | 
         except OSError:
             pass
     from weasyprint.pdf.fonts import Font
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
 
+    if not harfbuzz_subset or not harfbuzz.hb_version_atleast(4, 1, 0):
+        return None  # WeasyPrint subsets with fontTools then, without the same guarantees: keep the parts' own
     face = _face(original.read_bytes())
     if face is None:
         return None

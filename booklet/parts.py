@@ -670,7 +670,7 @@ def join(
 
     def reader_of(part: Typeset, cache: dict[int, Any]) -> Any:
         if id(part) not in cache:
-            cache[id(part)] = pypdf.PdfReader(io.BytesIO(part.pdf))
+            cache[id(part)] = _reader(part)
         return cache[id(part)]
 
     for piece in slices:
@@ -726,6 +726,26 @@ def join(
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+_READERS: dict[str, Any] = {}  # part key -> its PDF parsed, the newest last
+READERS = 128  # parsed parts a long-lived process keeps for its next join
+
+
+def _reader(part: Typeset) -> Any:
+    """``part``'s PDF parsed; in a long-lived process (the preview) the unchanged parts of the last joins are parsed already.
+
+    The join reads the parts and never changes them: what it changes, it changes in its copies.
+    """
+    import pypdf
+
+    if not part.key:
+        return pypdf.PdfReader(io.BytesIO(part.pdf))
+    reader = _READERS.pop(part.key, None) or pypdf.PdfReader(io.BytesIO(part.pdf))
+    _READERS[part.key] = reader
+    while len(_READERS) > READERS:
+        _READERS.pop(next(iter(_READERS)))
+    return reader
 
 
 class _Structure:

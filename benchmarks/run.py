@@ -109,7 +109,8 @@ def watch_edit(project: Path, out: Path) -> Run:
 
     try:
         wait_for(r"Watching ")
-        time.sleep(0.5)
+        # Settled, as when someone edits: once watching, a watch process first loads its fonts.
+        time.sleep(5)
         started = time.perf_counter()
         edit_one_word(project)
         wait_for(r"Wrote \S*-print\.pdf")

@@ -10,15 +10,19 @@ from contextvars import ContextVar
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old file or the new one, never half."""
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old file or the new one, never half.
+
+    ``sync=False`` skips the flush to disk: for a cache file, which a crash costs a rebuild of, never a wrong result.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temp, 0o644)
         os.replace(temp, path)
     except BaseException:
@@ -35,7 +39,7 @@ def write_cache(path: Path, data: bytes) -> None:
     if pending is not None:
         pending[path] = data
         return
-    _write_cache(path, data)
+    write_atomic(path, data, sync=False)
 
 
 @contextmanager
@@ -56,17 +60,4 @@ def flush(pending: dict[Path, bytes]) -> None:
     """Write the cache files held back by ``later``; a cache that cannot be written is only a slower next build."""
     for path, data in pending.items():
         with suppress(OSError):
-            _write_cache(path, data)
-
-
-def _write_cache(path: Path, data: bytes) -> None:
-    # A cache file needs no fsync: losing one in a crash costs a rebuild of it, never a wrong result.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+            write_atomic(path, data, sync=False)

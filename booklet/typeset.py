@@ -103,15 +103,10 @@ class Reuse:
         """Keep each colour profile's bytes as first written: LittleCMS writes a profile that has been used differently."""
         from weasyprint.css import ColorProfile
 
-        class Frozen(ColorProfile):
-            @property
-            def content(self) -> bytes:
-                return self.frozen_content
-
         for profile in self.shared["color_profiles"].values():  # type: ignore[union-attr]
             if type(profile) is ColorProfile:
                 profile.frozen_content = profile.content
-                profile.__class__ = Frozen
+                profile.__class__ = _frozen_profile_class()
 
     @contextmanager
     def stylesheets(self) -> Iterator[None]:
@@ -147,6 +142,19 @@ class Reuse:
             yield
         finally:
             weasyprint.css.CSS = real
+
+
+@functools.cache
+def _frozen_profile_class() -> type:
+    """WeasyPrint's colour profile, with the bytes it was first written with (one class, made once)."""
+    from weasyprint.css import ColorProfile
+
+    class Frozen(ColorProfile):
+        @property
+        def content(self) -> bytes:
+            return self.frozen_content
+
+    return Frozen
 
 
 def pad_before_last(document: Document, padding: Document, count: int) -> Document:

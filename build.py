@@ -2,7 +2,7 @@
 
 import sys
 
-from booklet.cli import main
+from booklet.cli import run
 
 if __name__ == "__main__":
-    main(["build", *sys.argv[1:]])
+    run(["build", *sys.argv[1:]])

@@ -1,5 +1,5 @@
 """Run the command line as ``python -m booklet``."""
 
-from booklet.cli import main
+from booklet.cli import run
 
-main()
+run()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -276,5 +277,15 @@ def serve(project: Path, out: Path | None, brand: Path | None, port: int) -> Non
         log.info("Stopped.")
 
 
+def run(args: Sequence[str] | None = None) -> None:
+    """The ``booklet`` command as a process of its own: ``main``, and a quick exit."""
+    try:
+        main(args)
+    finally:
+        # The process ends here: what it built is garbage it need not search for cycles on the
+        # way out (a third of a second after a build of 300 pages).
+        gc.freeze()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

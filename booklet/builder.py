@@ -88,6 +88,8 @@ class Edition:
     cmyk: bool = False
     # What made each page, when the builder knows it (typeset in parts): preflight's cache needs not read the page.
     page_sources: tuple[str, ...] | None = None
+    # Each section's first page (its heading's) and its source file, when the builder knows them.
+    section_starts: tuple[tuple[int, str], ...] | None = None
 
 
 def build(
@@ -210,6 +212,8 @@ def _build(
                 expect_cmyk=edition.cmyk,
                 cache=pub.cache / "preflight" / f"{edition.name}-pages.pickle",
                 page_sources=edition.page_sources,
+                section_starts=edition.section_starts,
+                coverage_cache=pub.cache / "preflight" / "coverage.pickle",
             )
             _store(stored, findings)
         if findings:
@@ -491,7 +495,17 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     page_sources = None
     if len(over) == len(made) and all(over) and all(key.split(":")[0] for key in made):
         page_sources = tuple(f"{page} under {top} marks {marks}" for page, top in zip(made, over, strict=True))
-    return Edition(path, pdf, sum(piece.count for piece in slices), name=look.name, html=html, cmyk=look.cmyk, page_sources=page_sources)
+    section_starts = tuple((numbers[section.slug], display_path(section.source)) for section in pub.sections)
+    return Edition(
+        path,
+        pdf,
+        sum(piece.count for piece in slices),
+        name=look.name,
+        html=html,
+        cmyk=look.cmyk,
+        page_sources=page_sources,
+        section_starts=section_starts,
+    )
 
 
 _FONT_FACE = re.compile(r"""@font-face\s*\{[^}]*?\bsrc:\s*url\(["']?(file://[^"')]+)""")

@@ -92,18 +92,24 @@ def run_preflight(
     glyph_fonts: dict[str, set[int]] | None = None,
     cache: Path | None = None,
     page_sources: Sequence[str] | None = None,
+    section_starts: Sequence[tuple[int, str]] | None = None,
 ) -> list[Finding]:
     """Every check, in the order a printer reads a report: file-wide first, then page by page.
 
     With ``cache`` (a file), each page's results are kept under a digest of what the page draws,
     so a rebuild checks again only the pages that changed. ``page_sources``, when the builder knows
     them, name what made each page (a typeset part and its page): they stand in for that digest,
-    so pages found in the cache need not be read at all.
+    so pages found in the cache need not be read at all. ``section_starts``, when the builder
+    knows them, are the first page of each section with its source; otherwise they are read
+    from the outline.
     """
     import pypdf
 
     reader = pypdf.PdfReader(pdf)
-    source_map = _source_map(reader, sections)
+    if section_starts is not None:
+        source_map = SourceMap(starts=tuple(sorted(section_starts)), pages=len(reader.pages))
+    else:
+        source_map = _source_map(reader, sections)
     findings: list[Finding] = []
     pages_text: list[str] = []
     page_fonts: list[set[str]] = []
@@ -115,7 +121,9 @@ def run_preflight(
     keys: list[str] | None = None
     if page_sources is not None and len(page_sources) == count:
         keys = [_page_key_of(source, number, count, rules, source_map) for number, source in enumerate(page_sources, start=1)]
-    for key, (text, fonts, found, colour) in _pages(pdf, count, rules, source_map, known, keyed=cache is not None, keys=keys):
+    for key, (text, fonts, found, colour) in _pages(
+        pdf, count, rules, source_map, known, keyed=cache is not None, keys=keys, reader=reader
+    ):
         kept[key] = (text, fonts, found, colour)
         pages_text.append(text)
         page_fonts.append(fonts)
@@ -142,7 +150,7 @@ PAGE_CHECKS = "2"  # part of every page's key: change it when the page checks ch
 
 
 def _pages(
-    pdf: Path, count: int, rules: Rules, source_map: SourceMap, known: dict, *, keyed: bool, keys: list[str] | None
+    pdf: Path, count: int, rules: Rules, source_map: SourceMap, known: dict, *, keyed: bool, keys: list[str] | None, reader: Any = None
 ) -> list[tuple[str, PageData]]:
     """Each page's checks, or what ``known`` holds for a page that draws the same; many pages in worker processes."""
     from booklet import parts
@@ -150,7 +158,7 @@ def _pages(
     todo = [number for number, key in enumerate(keys, start=1) if key not in known] if keys is not None else list(range(1, count + 1))
     workers = min(parts.workers(), len(todo) // PAGES_PER_WORKER)
     if workers <= 1:
-        checked = _check_pages(pdf, todo, count, rules, source_map, known, keyed, keys)
+        checked = _check_pages(pdf, todo, count, rules, source_map, known, keyed, keys, reader)
     else:
         shares = [todo[index::workers] for index in range(workers)]
         with parts.process_pool(workers) as pool:
@@ -173,13 +181,17 @@ def _check_pages(
     known: dict,
     keyed: bool,
     keys: list[str] | None,
+    reader: Any = None,
 ) -> dict[int, tuple[str, PageData]]:
-    """The pages ``numbers``: a page is read (with pdfium) only when ``known`` has nothing for its key."""
+    """The pages ``numbers``: a page is read (with pdfium) only when ``known`` has nothing for its key.
+
+    ``reader``, the PDF already opened with pypdf in this process, saves reading its page tree again.
+    """
     import pypdf
 
     from booklet.pdftext import Document
 
-    reader = pypdf.PdfReader(pdf)
+    reader = reader or pypdf.PdfReader(pdf)
     out: dict[int, tuple[str, PageData]] = {}
     with Document(pdf) as doc:
         for number in numbers:
@@ -741,12 +753,34 @@ def _source_map(reader, sections: list) -> SourceMap:
     return SourceMap(starts=tuple(sorted(starts)), pages=len(reader.pages))
 
 
-def font_coverage(paths: list[Path]) -> dict[str, set[int]]:
-    """Code points each font file covers, read with fontTools (once per file and version, in a long-lived process)."""
+def font_coverage(paths: list[Path], *, cache: Path | None = None) -> dict[str, set[int]]:
+    """Code points each font file covers, read with fontTools once per file and version.
+
+    A long-lived process keeps them; with ``cache`` (a file), so does the next build.
+    """
+    import pickle
+
+    from booklet.output import write_cache
+
+    known: dict[tuple[str, int, int], set[int]] = {}
+    if cache is not None:
+        try:
+            known = pickle.loads(cache.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+            known = {}
     coverage = {}
+    missing = False
     for path in paths:
         stat = path.stat()
-        coverage[path.name] = _cmap(str(path), stat.st_size, stat.st_mtime_ns)
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in known:
+            known[key] = _cmap(*key)
+            missing = True
+        coverage[path.name] = known[key]
+    if cache is not None and missing:
+        # Only the fonts asked for now: an old version of a font is not kept.
+        wanted = {key: value for key, value in known.items() if Path(key[0]).name in coverage}
+        write_cache(cache, pickle.dumps(wanted, protocol=pickle.HIGHEST_PROTOCOL))
     return coverage
 
 
@@ -768,6 +802,8 @@ def check_output(
     expect_cmyk: bool = False,
     cache: Path | None = None,
     page_sources: Sequence[str] | None = None,
+    section_starts: Sequence[tuple[int, str]] | None = None,
+    coverage_cache: Path | None = None,
 ) -> list[Finding]:
     """Preflight a built edition with the rules its brand and edition imply."""
     # The script fonts booklet declares after the brand's are as good as the brand's own.
@@ -791,7 +827,8 @@ def check_output(
         sections=sections,
         html=html,
         rules=rules,
-        glyph_fonts=font_coverage(faces) if faces else None,
+        glyph_fonts=font_coverage(faces, cache=coverage_cache) if faces else None,
         cache=cache,
         page_sources=page_sources,
+        section_starts=section_starts,
     )

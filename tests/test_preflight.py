@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from booklet.preflight import Rules, run_preflight
+from booklet.preflight import Rules, font_coverage, run_preflight
 from conftest import ROOT, run
 
 
@@ -362,3 +362,49 @@ def test_pages_named_by_what_made_them_are_read_only_when_that_changed(
     sources[6] = "part-6, edited"
     assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache, page_sources=sources) == expected
     assert read == [6]
+
+
+def test_font_coverage_is_kept_for_the_next_build_until_the_font_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import booklet.preflight as preflight
+
+    font = tmp_path / "Inter-Bold.otf"
+    shutil.copy(ROOT / "assets" / "fonts" / "inter" / "Inter-Bold.otf", font)
+    cache = tmp_path / "coverage.pickle"
+    first = font_coverage([font], cache=cache)
+    assert ord("A") in first["Inter-Bold.otf"] and ord("\u0627") not in first["Inter-Bold.otf"]
+    assert cache.is_file()
+    read: list[str] = []
+    real = preflight._cmap.__wrapped__
+    monkeypatch.setattr(preflight, "_cmap", lambda *key: read.append(key[0]) or real(*key))
+    assert font_coverage([font], cache=cache) == first
+    assert read == []
+    os.utime(font, ns=(1, 1))
+    assert font_coverage([font], cache=cache) == first
+    assert read == [str(font)]
+
+
+def test_the_builders_section_starts_are_the_outlines(make_project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdf
+
+    import booklet.preflight as preflight
+    from booklet.builder import build
+
+    project = make_project(
+        {
+            "content/03-three.md": "---\ntitle: Third Section\n---\n\n" + "A long third section. " * 400 + "\n",
+        }
+    )
+    seen: list[tuple] = []
+    real = preflight.run_preflight
+
+    def spy(pdf: Path, **options):
+        seen.append((pdf, options["section_starts"], options["sections"]))
+        return real(pdf, **options)
+
+    monkeypatch.setattr(preflight, "run_preflight", spy)
+    build(project, editions=["print"])
+    ((pdf, starts, sections),) = seen
+    assert [page for page, _ in starts] == sorted(page for page, _ in starts) and len(starts) == 3
+    assert tuple(starts) == preflight._source_map(pypdf.PdfReader(pdf), sections).starts

@@ -141,15 +141,15 @@ def workers() -> int:
 
 
 def chunks(sections: Sequence[Part], *, workers: int) -> list[list[Part]]:
-    """Consecutive sections grouped into documents, about eight for each worker.
+    """Consecutive sections grouped into documents, at least sixteen for each worker: one section each, as a rule.
 
     Every group holds the same number of sections, a power of two, chosen from the number of
     sections alone: an edit that lengthens a section moves no group's bounds, so the others stay
     cached. Many small documents balance the workers and make an edit's document short; a
     worker's documents share their fonts and parsed stylesheets, so each costs little more than
-    its pages.
+    its pages (about 0.03 s), and only a publication of many short sections has them grouped.
     """
-    size = 1 << max(0, math.ceil(math.log2(max(len(sections), 1) / (workers * 8))))
+    size = 1 << max(0, math.ceil(math.log2(max(len(sections), 1) / (workers * 16))))
     return [list(sections[i : i + size]) for i in range(0, len(sections), size)]
 
 
@@ -549,6 +549,7 @@ class Runner:
         self.workers = workers or os.cpu_count() or 1
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.typeset = 0  # jobs typeset (not found in the cache), for the log and the tests
+        self.made: dict[str, Typeset] = {}  # what every run gave so far: the join will read them all
 
     def __enter__(self) -> Runner:
         return self
@@ -573,26 +574,39 @@ class Runner:
                 results[job.key] = hit
             else:
                 todo.append(job)
+        self.made.update(results)
         if not todo:
             return results
         log.debug("Typesetting %d part(s), %d from the cache", len(todo), len(results))
         # The longest first, so that no worker is left with a long one at the end.
         todo.sort(key=lambda job: len(job.html), reverse=True)
         self.typeset += len(todo)
-        if len(todo) == 1 or self.workers == 1:
+        unread = [part for key, part in self.made.items() if key not in _READERS]
+        reading = None
+        if self.workers == 1 or (len(todo) == 1 and (not unread or threading.active_count() > 1)):
             _start_worker(self.setup)
             done: Iterable[tuple[str, Typeset | BaseException]] = map(_run, todo)
         else:
             done = self._pool().map(_run, todo)
+            if unread:
+                # While the workers typeset, this process reads the parts it already has for the join:
+                # it would otherwise only wait. (The pool's processes are forked by now.)
+                reading = threading.Thread(target=read_ahead, args=(unread,), name="booklet-read-ahead", daemon=True)
+                reading.start()
         errors = []
-        for key, value in done:
-            if isinstance(value, BaseException):
-                errors.append(value)
-                continue
-            self.cache.put(key, value)
-            results[key] = value
+        try:
+            for key, value in done:
+                if isinstance(value, BaseException):
+                    errors.append(value)
+                    continue
+                self.cache.put(key, value)
+                results[key] = value
+        finally:
+            if reading is not None:
+                reading.join()
         if errors:
             raise errors[0]
+        self.made.update(results)
         return results
 
     def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -746,6 +760,19 @@ def _reader(part: Typeset) -> Any:
     while len(_READERS) > READERS:
         _READERS.pop(next(iter(_READERS)))
     return reader
+
+
+def read_ahead(typesets: Iterable[Typeset]) -> None:
+    """Parse the PDFs of ``typesets`` for the join to come, every object of them, as it would."""
+    for part in typesets:
+        try:
+            reader = _reader(part)
+            for numbers in reader.xref.values():
+                for number in numbers:
+                    reader.get_object(number)
+            len(reader.pages)
+        except Exception as exc:  # only a head start: the join reads the part again and reports what is wrong
+            log.debug("Reading %s ahead: %s", part.key, exc)
 
 
 class _Structure:

@@ -224,6 +224,28 @@ def test_a_one_word_edit_typesets_one_part_and_matches_a_single_pass(generated: 
     assert_same_publication(pdf, build(project, tmp_path / "single", "--single-pass"))
 
 
+def test_the_parts_found_in_the_cache_are_read_while_the_edited_one_is_typeset(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from booklet import parts
+
+    project = tmp_path / "project"
+    shutil.copytree(generated, project)
+    build(project, tmp_path / "out")
+    section = project / "content" / "03-section.md"
+    section.write_text(section.read_text(encoding="utf-8").replace(" dolor ", " dolorem ", 1), encoding="utf-8")
+    monkeypatch.setattr(parts, "_READERS", {})
+    read: list[str] = []
+    real = parts.read_ahead
+    monkeypatch.setattr(parts, "read_ahead", lambda typesets: real(read.extend(part.key for part in typesets) or typesets))
+    build(project, tmp_path / "out")
+    assert typeset_count(LOG[0]) == 1
+    groups = re.search(r"of its (\d+) groups", LOG[0])
+    # Every other group of content, once, parsed by the time the join wants it.
+    assert groups and len(set(read)) == len(read) == int(groups[1]) - 1
+    assert set(read) <= set(parts._READERS)
+
+
 def test_an_edit_that_adds_pages_early_moves_the_rest_and_matches_a_single_pass(generated: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(generated, project)

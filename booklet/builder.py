@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -349,11 +350,9 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     config, env = pub.config, pub.env
     sections = [section.slug for section in pub.sections]
     dividers = bool(pub.context["dividers"])
-    base = dict(pub.context)
-    has_timeline = pub.timeline is not None and bool(_spreads(pub))
-    if has_timeline:
-        base.update(timeline=pub.timeline, spreads=_spreads(pub))
-    context = _look_context(pub, look, base)
+    context = _look_context(pub, look, dict(pub.context))
+    digest = functools.partial(_inputs_digest, pub)
+    cache = parts.Cache(pub.cache / "parts")
 
     def html_for(extra: dict[str, Any]) -> parts.Split:
         html = layout.publication_html(env, {**context, **extra}, templates_dir=config.templates_dir)
@@ -362,30 +361,36 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         return parts.split(html)
 
     # 1. The parts, with the timeline (its filler page and spreads) after the first section for now.
-    draft = {"timeline_at": sections[0] if sections else None, "timeline_filler": True} if has_timeline else {}
-    split = html_for(draft)
-    expected = {"front", "back", *(f"section-{slug}" for slug in sections)} | ({"timeline", "timeline-filler"} if has_timeline else set())
-    if {part.name for part in split.parts} != expected:
-        raise parts.PartsUnsupported("booklet.html does not mark every part")
-    side = {part.name: part.side for part in split.parts}
-    digest = functools.partial(_inputs_digest, pub)
-    head_digest = digest(split.head)
-
-    def content_job(group: Sequence[parts.Part]) -> parts.Job:
-        spacers = parts.spacers_for(group[0].side)
-        body = "".join(parts.with_marker(part) for part in group)
-        # Links into other parts get stand-in anchors here, so they are kept; the joined PDF points them home.
-        stand_ins = tuple(_foreign_targets(body))
-        html = split.document(
-            parts.spacer_html(spacers) + body + parts.anchors_html(stand_ins), style=parts.NO_FURNITURE + parts.SPACER_STYLE
+    # Laying out the timeline's spreads typesets blocks to measure them (for a second or two, when
+    # they are not in the cache); the sections do not depend on the spreads, so the workers start on them first.
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if pub.timeline is not None and "spreads" not in pub.memo:
+            early = html_for({})
+            early_head = digest(early.head)
+            runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=early_head), cache))
+            runner.ahead([_content_job(early, look, early_head, digest, group) for group in _section_groups(early)])
+        has_timeline = pub.timeline is not None and bool(_spreads(pub))
+        if has_timeline:
+            context.update(timeline=pub.timeline, spreads=_spreads(pub))
+        draft = {"timeline_at": sections[0] if sections else None, "timeline_filler": True} if has_timeline else {}
+        split = html_for(draft)
+        expected = {"front", "back", *(f"section-{slug}" for slug in sections)} | (
+            {"timeline", "timeline-filler"} if has_timeline else set()
         )
-        key = parts.key_of("content", look.name, html, head_digest, digest(body))
-        return parts.Job(key, html, spacers, side=group[0].side, stand_ins=stand_ins)
+        if {part.name for part in split.parts} != expected:
+            raise parts.PartsUnsupported("booklet.html does not mark every part")
+        side = {part.name: part.side for part in split.parts}
+        head_digest = digest(split.head)
 
-    groups = [[part] for part in split.parts if not part.name.startswith("section-")]
-    first_sections = len(groups)
-    groups += parts.chunks([part for part in split.parts if part.name.startswith("section-")], workers=parts.workers())
-    with parts.Runner(_part_setup(pub, look, head=head_digest), parts.Cache(pub.cache / "parts")) as runner:
+        def content_job(group: Sequence[parts.Part]) -> parts.Job:
+            return _content_job(split, look, head_digest, digest, group)
+
+        groups = [[part] for part in split.parts if not part.name.startswith("section-")]
+        first_sections = len(groups)
+        groups += _section_groups(split)
+        if runner is None:
+            runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=head_digest), cache))
         jobs = [content_job(group) for group in groups]
         # The front matter and the first group of sections: between them, every face and stylesheet, for warm_up.
         parts.remember(runner.setup, [jobs[0], *jobs[first_sections : first_sections + 1]])
@@ -506,6 +511,21 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         page_sources=page_sources,
         section_starts=section_starts,
     )
+
+
+def _content_job(split: parts.Split, look: Look, head_digest: str, digest: Callable[[str], str], group: Sequence[parts.Part]) -> parts.Job:
+    """The document that typesets ``group``, consecutive parts of ``split``, without furniture, on the side the first wants."""
+    spacers = parts.spacers_for(group[0].side)
+    body = "".join(parts.with_marker(part) for part in group)
+    # Links into other parts get stand-in anchors here, so they are kept; the joined PDF points them home.
+    stand_ins = tuple(_foreign_targets(body))
+    html = split.document(parts.spacer_html(spacers) + body + parts.anchors_html(stand_ins), style=parts.NO_FURNITURE + parts.SPACER_STYLE)
+    key = parts.key_of("content", look.name, html, head_digest, digest(body))
+    return parts.Job(key, html, spacers, side=group[0].side, stand_ins=stand_ins)
+
+
+def _section_groups(split: parts.Split) -> list[list[parts.Part]]:
+    return parts.chunks([part for part in split.parts if part.name.startswith("section-")], workers=parts.workers())
 
 
 _FONT_FACE = re.compile(r"""@font-face\s*\{[^}]*?\bsrc:\s*url\(["']?(file://[^"')]+)""")

@@ -13,6 +13,7 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import io
+import itertools
 import logging
 import math
 import multiprocessing
@@ -514,6 +515,9 @@ class Cache:
             return None
         return value if isinstance(value, Typeset) else None
 
+    def has(self, key: str) -> bool:
+        return (self.folder / f"{key}.part").is_file()
+
     def put(self, key: str, value: Typeset) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self.folder / f"{key}.part", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
@@ -550,6 +554,7 @@ class Runner:
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.typeset = 0  # jobs typeset (not found in the cache), for the log and the tests
         self.made: dict[str, Typeset] = {}  # what every run gave so far: the join will read them all
+        self.pending: dict[str, concurrent.futures.Future[tuple[str, Typeset | BaseException]]] = {}  # started by ``ahead``
 
     def __enter__(self) -> Runner:
         return self
@@ -557,12 +562,28 @@ class Runner:
     def __exit__(self, kind: object, *exc: object) -> None:
         if self.pool is None:
             return
+        for future in self.pending.values():
+            future.cancel()  # started ahead for a document the build did not ask for after all
+        self.pending.clear()
         if kind is not None:
             # A failed or timed-out build: stop the workers now rather than wait for their parts.
             for process in list(getattr(self.pool, "_processes", {}).values()):
                 process.terminate()
         self.pool.shutdown(wait=kind is None, cancel_futures=True)
         self.pool = None
+
+    def ahead(self, jobs: Sequence[Job]) -> None:
+        """Start typesetting ``jobs`` (those not in the cache) while this process does something else.
+
+        ``run`` takes the result of a job started ahead when it is asked for a job with the same key.
+        """
+        todo = [job for job in dict((job.key, job) for job in jobs).values() if job.key not in self.pending and not self.cache.has(job.key)]
+        if not todo or self.workers == 1:
+            return
+        todo.sort(key=lambda job: len(job.html), reverse=True)
+        pool = self._pool()
+        for job in todo:
+            self.pending[job.key] = pool.submit(_run, job)
 
     def run(self, jobs: Sequence[Job]) -> dict[str, Typeset]:
         """Typeset ``jobs`` (the cached ones are not typeset again); the first user error stops the build."""
@@ -578,21 +599,26 @@ class Runner:
         if not todo:
             return results
         log.debug("Typesetting %d part(s), %d from the cache", len(todo), len(results))
+        self.typeset += len(todo)
+        started = {job.key: self.pending.pop(job.key) for job in todo if job.key in self.pending}
+        todo = [job for job in todo if job.key not in started]
         # The longest first, so that no worker is left with a long one at the end.
         todo.sort(key=lambda job: len(job.html), reverse=True)
-        self.typeset += len(todo)
         unread = [part for key, part in self.made.items() if key not in _READERS]
         reading = None
-        if self.workers == 1 or (len(todo) == 1 and (not unread or threading.active_count() > 1)):
+        done: Iterable[tuple[str, Typeset | BaseException]] = ()
+        if todo and (self.workers == 1 or (len(todo) == 1 and not started and (not unread or threading.active_count() > 1))):
             _start_worker(self.setup)
-            done: Iterable[tuple[str, Typeset | BaseException]] = map(_run, todo)
+            done = map(_run, todo)
         else:
-            done = self._pool().map(_run, todo)
+            if todo:
+                done = self._pool().map(_run, todo)
             if unread:
                 # While the workers typeset, this process reads the parts it already has for the join:
                 # it would otherwise only wait. (The pool's processes are forked by now.)
                 reading = threading.Thread(target=read_ahead, args=(unread,), name="booklet-read-ahead", daemon=True)
                 reading.start()
+        done = itertools.chain((future.result() for future in started.values()), done)
         errors = []
         try:
             for key, value in done:
@@ -625,6 +651,9 @@ def process_pool(workers: int, **options: Any) -> concurrent.futures.ProcessPool
     the workers come from a fork server, a clean single-threaded parent, and what they are sent must pickle.
     """
     if threading.active_count() == 1:
+        # Imported once here rather than by every worker: they start with it loaded.
+        import weasyprint  # noqa: F401
+
         context = multiprocessing.get_context("fork")
     else:
         context = multiprocessing.get_context("forkserver")

@@ -246,6 +246,31 @@ def test_the_parts_found_in_the_cache_are_read_while_the_edited_one_is_typeset(
     assert set(read) <= set(parts._READERS)
 
 
+def test_the_sections_are_typeset_while_the_timeline_is_measured(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from booklet import parts, timeline_layout
+
+    events: list[str] = []
+    started: list[str] = []
+    left: list[str] = []
+    real_ahead, real_exit, real_plan = parts.Runner.ahead, parts.Runner.__exit__, timeline_layout.plan_spreads
+
+    def ahead(self, jobs):
+        events.append("sections started")
+        started.extend(job.key for job in jobs)
+        return real_ahead(self, jobs)
+
+    monkeypatch.setattr(parts.Runner, "ahead", ahead)
+    monkeypatch.setattr(parts.Runner, "__exit__", lambda self, *exc: left.extend(self.pending) or real_exit(self, *exc))
+    monkeypatch.setattr(timeline_layout, "plan_spreads", lambda *a, **k: events.append("timeline measured") or real_plan(*a, **k))
+    build(generated, tmp_path / "out")
+    assert events == ["sections started", "timeline measured"]
+    # One document for each of the seven sections, each one the build then asked for.
+    assert len(set(started)) == 7
+    assert left == []
+    groups = re.search(r"of its (\d+) groups", LOG[0])
+    assert groups and typeset_count(LOG[0], content=True) == int(groups[1])
+
+
 def test_an_edit_that_adds_pages_early_moves_the_rest_and_matches_a_single_pass(generated: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(generated, project)

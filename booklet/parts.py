@@ -576,9 +576,10 @@ class Runner:
         """Start typesetting ``jobs`` (those not in the cache) while this process does something else.
 
         ``run`` takes the result of a job started ahead when it is asked for a job with the same key.
+        A single job is left to ``run``: a long-lived process typesets it itself, with what it has loaded.
         """
         todo = [job for job in dict((job.key, job) for job in jobs).values() if job.key not in self.pending and not self.cache.has(job.key)]
-        if not todo or self.workers == 1:
+        if len(todo) < 2 or self.workers == 1:
             return
         todo.sort(key=lambda job: len(job.html), reverse=True)
         pool = self._pool()

@@ -271,6 +271,32 @@ def test_the_sections_are_typeset_while_the_timeline_is_measured(generated: Path
     assert groups and typeset_count(LOG[0], content=True) == int(groups[1])
 
 
+def test_only_several_documents_are_started_ahead(tmp_path: Path) -> None:
+    from booklet import parts
+
+    setup = parts.Setup(
+        base=tmp_path,
+        roots=(tmp_path,),
+        cache=tmp_path / "cache",
+        variant=None,
+        max_ppi=300.0,
+        cmyk=False,
+        profile=None,
+        intent="perceptual",
+    )
+    one = parts.Job("one", "<html><body><p>One</p></body></html>", 0)
+    two = parts.Job("two", "<html><body><p>Two</p><p style='break-before: page'>Three</p></body></html>", 0)
+    with parts.Runner(setup, parts.Cache(tmp_path / "parts"), workers=2) as runner:
+        # One document: a long-lived process typesets it itself, with the fonts it has loaded.
+        runner.ahead([one])
+        assert runner.pool is None and runner.pending == {}
+        runner.ahead([one, two])
+        assert set(runner.pending) == {"one", "two"}
+        done = runner.run([two, one])
+        assert runner.pending == {}
+        assert [len(done["one"].pages), len(done["two"].pages)] == [1, 2]
+
+
 def test_an_edit_that_adds_pages_early_moves_the_rest_and_matches_a_single_pass(generated: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(generated, project)

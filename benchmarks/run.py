@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # the sample booklet and a generated 300-page publication
     python benchmarks/run.py --tiny     # a small generated publication only: a quick check that it all runs
+    python benchmarks/run.py --repeat 5 # each cold build, reference and edit measured 5 times (3 by default), medians shown
 
 Every figure is measured in this one run, on this machine, each build in a fresh process but
 the last: a one-word edit seen by a running `booklet watch`, timed from the save to the print
@@ -67,15 +68,15 @@ def pages(pdf: Path) -> int:
     return len(pypdf.PdfReader(pdf).pages)
 
 
-def edit_one_word(project: Path) -> None:
-    """Change one word in the first section that has one to change."""
+def edit_one_word(project: Path, nth: int = 0) -> None:
+    """Change one word (the ``nth`` that can be changed) in the first section that has one to change."""
     for path in sorted((project / "content").glob("*.md")):
         text = path.read_text(encoding="utf-8")
         body = text.split("---", 2)[-1]
-        match = re.search(r"\b([a-z]{5,})\b", body)
-        if match:
-            word = match[1]
-            changed = body.replace(word, word[::-1], 1)
+        matches = list(re.finditer(r"\b([a-z]{5,})\b", body))
+        if matches:
+            match = matches[nth % len(matches)]
+            changed = body[: match.start()] + match[1][::-1] + body[match.end() :]
             path.write_text(text[: len(text) - len(body)] + changed, encoding="utf-8")
             return
 
@@ -91,7 +92,7 @@ def add_a_page(project: Path, pdf: Path, out: Path) -> int:
     return before
 
 
-def watch_edit(project: Path, out: Path) -> Run:
+def watch_edit(project: Path, out: Path, *, nth: int = 0) -> Run:
     """A one-word edit while `booklet watch` runs: from the save to the print edition written again.
 
     The watching process is warm: booklet and WeasyPrint imported, fonts and stylesheets loaded.
@@ -112,7 +113,7 @@ def watch_edit(project: Path, out: Path) -> Run:
         # Settled, as when someone edits: once watching, a watch process first loads its fonts.
         time.sleep(5)
         started = time.perf_counter()
-        edit_one_word(project)
+        edit_one_word(project, nth)
         wait_for(r"Wrote \S*-print\.pdf")
         seconds = time.perf_counter() - started
     finally:
@@ -121,27 +122,48 @@ def watch_edit(project: Path, out: Path) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024, "".join(output))
 
 
-def bench(name: str, project: Path, work: Path) -> list[tuple[str, str, Run | None, str]]:
-    """Rows of (publication, measurement, run, note), measured in order."""
+def median(runs: list[Run]) -> Run:
+    """The run of median time, with the largest peak memory of them all."""
+    middle = sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+    return Run(middle.seconds, max(run.peak_mb for run in runs), middle.output)
+
+
+def bench(name: str, project: Path, work: Path, *, repeat: int = 1) -> list[tuple[str, str, Run | None, str]]:
+    """Rows of (publication, measurement, run, note), measured in order.
+
+    With ``repeat``, the cold build and the reference take turns that many times, and each edit is
+    a new one that many times: a machine whose speed drifts then weighs on both sides alike.
+    """
     out = work / f"{name}-build"
     single = work / f"{name}-single"
     rows: list[tuple[str, str, Run | None, str]] = []
     print(f"Measuring {name}...", file=sys.stderr)
+    times = f"median of {repeat}, " if repeat > 1 else ""
 
-    cold = measure(booklet(project, out), cwd=project)
-    pdf = next(out.glob("*-print.pdf"))
-    html = pdf.with_suffix(".html")
-    reference = measure([sys.executable, "-m", "weasyprint", "--quiet", str(html), str(work / f"{name}-raw.pdf")], cwd=out)
-    rows.append((name, "raw WeasyPrint, final HTML, one process", reference, f"{pages(work / f'{name}-raw.pdf')} pages"))
+    colds, references = [], []
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        colds.append(measure(booklet(project, out), cwd=project))
+        pdf = next(out.glob("*-print.pdf"))
+        html = pdf.with_suffix(".html")
+        references.append(measure([sys.executable, "-m", "weasyprint", "--quiet", str(html), str(work / f"{name}-raw.pdf")], cwd=out))
+    cold, reference = median(colds), median(references)
+    rows.append((name, "raw WeasyPrint, final HTML, one process", reference, f"{times}{pages(work / f'{name}-raw.pdf')} pages"))
     rows.append((name, "booklet, single pass (--single-pass)", measure(booklet(project, single, "--single-pass"), cwd=project), ""))
-    rows.append((name, "booklet, cold (parts in parallel)", cold, f"{pages(pdf)} pages"))
+    rows.append((name, "booklet, cold (parts in parallel)", cold, f"{times}{pages(pdf)} pages"))
     rows.append((name, "rebuild, nothing changed", measure(booklet(project, out), cwd=project), ""))
-    edit_one_word(project)
-    rows.append((name, "rebuild after a one-word edit", measure(booklet(project, out), cwd=project), ""))
-    before = add_a_page(project, pdf, out)
-    run = measure(booklet(project, out), cwd=project)
-    rows.append((name, "rebuild after an edit adding pages early", run, f"{before} -> {pages(pdf)} pages"))
-    rows.append((name, "one-word edit in a running `booklet watch`, save to PDF", watch_edit(project, out), "print edition"))
+    edits = []
+    for nth in range(repeat):
+        edit_one_word(project, nth)
+        edits.append(measure(booklet(project, out), cwd=project))
+    rows.append((name, "rebuild after a one-word edit", median(edits), times.removesuffix(", ")))
+    edits, first = [], pages(pdf)
+    for _ in range(repeat):
+        add_a_page(project, pdf, out)
+        edits.append(measure(booklet(project, out), cwd=project))
+    rows.append((name, "rebuild after an edit adding pages early", median(edits), f"{times}{first} -> {pages(pdf)} pages"))
+    # A word no build has changed yet, so the edited part is not in the cache.
+    rows.append((name, "one-word edit in a running `booklet watch`, save to PDF", watch_edit(project, out, nth=repeat), "print edition"))
     pandoc = shutil.which("pandoc")
     if pandoc:
         sources = sorted(str(p) for p in (project / "content").glob("*.md"))
@@ -184,6 +206,9 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="only a small generated publication: checks that the script runs")
     parser.add_argument("--sections", type=int, default=30)
     parser.add_argument("--paragraphs", type=int, default=19, help="per section; 19 makes about 300 pages with 30 sections")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="times to measure the cold build, the reference and each edit (the median is shown)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="booklet-bench-") as temp:
         work = Path(temp)
@@ -191,8 +216,9 @@ def main() -> None:
         if args.tiny:
             rows += bench("tiny", generate(work / "tiny", sections=2, paragraphs=3), work)
         else:
-            rows += bench("sample", copy_sample(work / "sample"), work)
-            rows += bench("generated", generate(work / "generated", sections=args.sections, paragraphs=args.paragraphs), work)
+            rows += bench("sample", copy_sample(work / "sample"), work, repeat=args.repeat)
+            generated = generate(work / "generated", sections=args.sections, paragraphs=args.paragraphs)
+            rows += bench("generated", generated, work, repeat=args.repeat)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"booklet benchmarks on {cores} core(s), Python {sys.version.split()[0]}\n")
     print(table(rows))

@@ -497,3 +497,11 @@ def test_placement_aims_at_the_centre() -> None:
     # A section ending on a verso: the spread follows a filler page.
     placement = place(section_ends={"a": 6, "b": 9}, order=["a", "b"], pages=10, spreads=1, after="a", dividers=True)
     assert (placement.start, placement.filler) == (8, True)
+
+
+def test_the_timeline_edition_is_reported_as_one_page(make_project) -> None:
+    project = make_project({"content/timeline.yaml": timeline_yaml(generated(3))})
+    result = run("build", "--project", str(project), "-e", "timeline")
+    assert result.exit_code == 0, result.output
+    assert "mini-timeline.pdf: 1 page, " in result.output
+    assert "1 pages" not in result.output

@@ -23,7 +23,7 @@ from booklet import fresh, layout, output, parts, sandbox, timeline_layout, type
 from booklet.brand import Brand, load_brand
 from booklet.config import Config, load_config
 from booklet.content import Section, read_sections
-from booklet.errors import BookletError, ConfigError, ContentError, TemplateError, display_path, raise_all
+from booklet.errors import BookletError, ConfigError, ContentError, TemplateError, counted, display_path, raise_all
 from booklet.limits import check_file_size, deadline
 from booklet.output import write_atomic
 from booklet.preflight import Finding, check_output, summary
@@ -174,7 +174,7 @@ def _build(
     ):
         for make in makers:
             edition = make(pub)
-            log.info("Made the %s edition: %s, %s", edition.name, _pages(edition.pages), _size(len(edition.pdf)))
+            log.info("Made the %s edition: %s, %s", edition.name, counted(edition.pages, "page"), _size(len(edition.pdf)))
             made.append(edition)
 
     # 7. Write, atomically; then note what each edition was made from, for the next build.
@@ -191,8 +191,8 @@ def _build(
         write_atomic(stamp, text.encode())
     for edition in made:
         result = BuildResult(path=edition.path, pages=edition.pages, size=len(edition.pdf), seconds=time.perf_counter() - started)
-        log.info("Wrote %s: %s, %s, in %.1f s", _shown(edition.path), _pages(result.pages), _size(result.size), result.seconds)
-        written.append((logging.INFO, f"{_shown(edition.path)}: {_pages(result.pages)}, {_size(result.size)}"))
+        log.info("Wrote %s: %s, %s, in %.1f s", _shown(edition.path), counted(result.pages, "page"), _size(result.size), result.seconds)
+        written.append((logging.INFO, f"{_shown(edition.path)}: {counted(result.pages, 'page')}, {_size(result.size)}"))
         results.append(result)
 
     # 8. Preflight what was written, as a printer would (once for given bytes and sources).
@@ -1108,10 +1108,6 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _pages(count: int) -> str:
-    return "1 page" if count == 1 else f"{count} pages"
 
 
 def _size(size: int) -> str:

@@ -80,6 +80,11 @@ def raise_all(errors: list[BookletError]) -> None:
         raise ManyErrors(errors)
 
 
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless the count is one: "1 page", "24 pages"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def display_path(path: Path) -> str:
     """Show ``path`` relative to the working directory when it is below it."""
     try:

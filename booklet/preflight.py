@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from booklet.data import SCRIPT_FONTS
-from booklet.errors import display_path
+from booklet.errors import counted, display_path
 from booklet.units import PT_PER_MM
 
 if TYPE_CHECKING:
@@ -293,14 +293,14 @@ def summary(findings: list[Finding]) -> str:
     warnings = len(findings) - errors
     if not findings:
         return "clean"
-    parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
-    parts += [f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else []
+    parts = [counted(errors, "error")] if errors else []
+    parts += [counted(warnings, "warning")] if warnings else []
     return ", ".join(parts)
 
 
 def report(findings: list[Finding], *, pdf: Path, pages: int, edition: str) -> str:
     """A plain-words report: errors first, then warnings, each in page order with how to fix it."""
-    lines = [f"Preflight of {display_path(pdf)} ({edition} edition, {pages} pages): {summary(findings)}"]
+    lines = [f"Preflight of {display_path(pdf)} ({edition} edition, {counted(pages, 'page')}): {summary(findings)}"]
     for severity, heading in (("error", "Errors: the printer would reject the file"), ("warning", "Warnings: worth fixing")):
         found = [f for f in findings if f.severity == severity]
         if not found:

@@ -505,3 +505,6 @@ def test_the_timeline_edition_is_reported_as_one_page(make_project) -> None:
     assert result.exit_code == 0, result.output
     assert "mini-timeline.pdf: 1 page, " in result.output
     assert "1 pages" not in result.output
+    report = run("preflight", "--project", str(project), "-e", "timeline")
+    assert report.output.startswith("Preflight of "), report.output
+    assert "(timeline edition, 1 page): " in report.output.splitlines()[0]

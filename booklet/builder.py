@@ -777,9 +777,9 @@ def _spreads(pub: Project) -> tuple[timeline_layout.Spread, ...]:
 
 def _profile(pub: Project) -> Any:
     if "profile" not in pub.memo:
-        from booklet.images import CmykProfile
+        from booklet.images import cmyk_profile
 
-        pub.memo["profile"] = CmykProfile(pub.config.print.profile, intent=pub.config.print.intent)
+        pub.memo["profile"] = cmyk_profile(pub.config.print.profile, intent=pub.config.print.intent)
     return pub.memo["profile"]
 
 

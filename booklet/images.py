@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -90,6 +91,20 @@ class CmykProfile:
 
     def image(self, image: Image.Image) -> Image.Image:
         return ImageCms.applyTransform(image.convert("RGB"), self.transform)
+
+
+def cmyk_profile(path: Path, *, intent: str) -> CmykProfile:
+    """The profile at ``path``, made once in a process while the file is unchanged: building its transform costs a part's worth of time."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return CmykProfile(path, intent=intent)  # reports the unreadable file
+    return _cmyk_profile(path, intent, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _cmyk_profile(path: Path, intent: str, mtime: int, size: int) -> CmykProfile:
+    return CmykProfile(path, intent=intent)
 
 
 def process(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from booklet.images import CmykProfile, ImageError, ImagePolicy, process, svg_to_cmyk
+from booklet.images import CmykProfile, ImageError, ImagePolicy, cmyk_profile, process, svg_to_cmyk
 from conftest import ROOT
 
 PROFILE = ROOT / "assets" / "icc" / "FOGRA39-booklet.icc"
@@ -106,6 +106,21 @@ def test_svg_colours_become_device_cmyk() -> None:
     assert svg_to_cmyk(svg, profile.cmyk) == (
         '<svg><rect fill="device-cmyk(0.847 0.012 0.973 0.784)"/><path style="stroke:device-cmyk(0 0 0 0)" fill="device-cmyk(0 0 0 0)"/></svg>'
     )
+
+
+def test_a_profile_is_made_once_while_its_file_is_unchanged(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    copy = tmp_path / "profile.icc"
+    shutil.copyfile(PROFILE, copy)
+    first = cmyk_profile(copy, intent="relative-colorimetric")
+    assert cmyk_profile(copy, intent="relative-colorimetric") is first
+    assert cmyk_profile(copy, intent="perceptual") is not first
+    os.utime(copy, ns=(0, 0))
+    again = cmyk_profile(copy, intent="relative-colorimetric")
+    assert again is not first
+    assert again.cmyk("#01411C") == first.cmyk("#01411C")
 
 
 def test_a_profile_that_is_not_cmyk_is_refused(tmp_path: Path) -> None:

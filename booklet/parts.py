@@ -256,11 +256,28 @@ KEPT = 4  # heads kept: a build makes an edition or two of each look
 
 
 def _start_worker(setup: Setup) -> None:
+    """Take ``setup`` for the jobs to come. What they share is made for the first: a worker may get none,
+    and what it takes to make (WeasyPrint, slow to import) is then never loaded."""
     global _setup, _fetcher, _reuse
+    _setup, _fetcher, _reuse = setup, None, None
+    global _closing_in
+    if _closing_in != os.getpid():
+        # Run as this process ends, worker or not (a worker ends without collecting what it holds;
+        # a forked worker starts with its parent's registry of such calls emptied).
+        multiprocessing.util.Finalize(None, _close_all, exitpriority=10)
+        _closing_in = os.getpid()
+
+
+def _ready() -> None:
+    """The fetcher and the fonts and stylesheets the jobs of this setup share, made or found among those kept."""
+    global _fetcher, _reuse
+    if _fetcher is not None:
+        return
     from booklet.sandbox import SandboxFetcher
     from booklet.typeset import Reuse
 
-    _setup = setup
+    setup = _setup
+    assert setup is not None
     key = (setup.head, setup.roots, setup.cache)
     if setup.head and key in _kept:
         # A long-lived process (watch, the preview) keeps what it parsed and loaded for the same head.
@@ -271,12 +288,6 @@ def _start_worker(setup: Setup) -> None:
         _kept[key] = (_fetcher, _reuse)
         while len(_kept) > KEPT:
             _kept.pop(next(iter(_kept)))[1].close()
-    global _closing_in
-    if _closing_in != os.getpid():
-        # Run as this process ends, worker or not (a worker ends without collecting what it holds;
-        # a forked worker starts with its parent's registry of such calls emptied).
-        multiprocessing.util.Finalize(None, _close_all, exitpriority=10)
-        _closing_in = os.getpid()
 
 
 _closing_in: int | None = None  # the process that will close what it kept
@@ -332,6 +343,7 @@ def _run(job: Job) -> tuple[str, Typeset | BaseException]:
 def _typeset(job: Job) -> Typeset:
     from booklet import typeset
 
+    _ready()
     assert _setup is not None
     document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse)
     pages = list(document.pages)
@@ -399,14 +411,14 @@ def _prepare_backgrounds(pages: list[Any]) -> bool:
     from urllib.parse import unquote, urlsplit
 
     from booklet.builder import _background_stand_in, _raster_backgrounds
-    from booklet.images import CmykProfile, ImagePolicy, process
+    from booklet.images import ImagePolicy, cmyk_profile, process
 
     assert _setup is not None
     backgrounds = _raster_backgrounds(SimpleNamespace(pages=pages))
     if not backgrounds:
         return False
     policy = ImagePolicy(max_ppi=_setup.max_ppi, cmyk=_setup.cmyk)
-    profile = CmykProfile(_setup.profile, intent=_setup.intent) if _setup.cmyk and _setup.profile else None
+    profile = cmyk_profile(_setup.profile, intent=_setup.intent) if _setup.cmyk and _setup.profile else None
     substitutes = {}
     for url, (painted, intrinsic) in backgrounds.items():
         result = process(
@@ -428,7 +440,7 @@ def _prepare_images(pages: list[Any]) -> dict[str, tuple[str, float]]:
     from weasyprint import DEFAULT_OPTIONS
     from weasyprint.images import get_image_from_uri
 
-    from booklet.images import CmykProfile, ImagePolicy, process
+    from booklet.images import ImagePolicy, cmyk_profile, process
     from booklet.sandbox import cache_url
 
     assert _setup is not None
@@ -436,7 +448,7 @@ def _prepare_images(pages: list[Any]) -> dict[str, tuple[str, float]]:
     if not placed:
         return {}
     policy = ImagePolicy(max_ppi=_setup.max_ppi, cmyk=_setup.cmyk)
-    profile = CmykProfile(_setup.profile, intent=_setup.intent) if _setup.cmyk and _setup.profile else None
+    profile = cmyk_profile(_setup.profile, intent=_setup.intent) if _setup.cmyk and _setup.profile else None
     done: dict[str, tuple[str, float]] = {}
     loaded: dict[str, Any] = {}
     for src, size in placed.items():
@@ -587,37 +599,45 @@ class Runner:
             self.pending[job.key] = pool.submit(_run, job)
 
     def run(self, jobs: Sequence[Job]) -> dict[str, Typeset]:
-        """Typeset ``jobs`` (the cached ones are not typeset again); the first user error stops the build."""
+        """Typeset ``jobs`` (the cached ones are not typeset again); the first user error stops the build.
+
+        The jobs not in the cache start first: the cached parts are read while they are typeset.
+        """
+        unique = list(dict((job.key, job) for job in jobs).values())
+        todo = [job for job in unique if not self.cache.has(job.key)]
+        missing = {job.key for job in todo}
+        cached = [job for job in unique if job.key not in missing]
+        started = {job.key: self.pending.pop(job.key) for job in todo if job.key in self.pending}
+        # The longest first, so that no worker is left with a long one at the end.
+        fresh = sorted((job for job in todo if job.key not in started), key=lambda job: len(job.html), reverse=True)
+        unread = any(key not in _READERS for key in itertools.chain(self.made, (job.key for job in cached)))
+        alone = self.workers == 1 or (len(fresh) == 1 and not started and (not unread or threading.active_count() > 1))
+        done: Iterable[tuple[str, Typeset | BaseException]] = ()
+        if fresh and not alone:
+            done = self._pool(preload=len(fresh) > self.workers).map(_run, fresh)
         results: dict[str, Typeset] = {}
-        todo = []
-        for job in dict((job.key, job) for job in jobs).values():
+        for job in cached:
             hit = self.cache.get(job.key)
-            if hit is not None:
-                results[job.key] = hit
-            else:
+            if hit is None:  # unreadable: typeset it after all
                 todo.append(job)
+                done = itertools.chain(done, self._pool().map(_run, [job]))
+            else:
+                results[job.key] = hit
         self.made.update(results)
         if not todo:
             return results
         log.debug("Typesetting %d part(s), %d from the cache", len(todo), len(results))
         self.typeset += len(todo)
-        started = {job.key: self.pending.pop(job.key) for job in todo if job.key in self.pending}
-        todo = [job for job in todo if job.key not in started]
-        # The longest first, so that no worker is left with a long one at the end.
-        todo.sort(key=lambda job: len(job.html), reverse=True)
-        unread = [part for key, part in self.made.items() if key not in _READERS]
         reading = None
-        done: Iterable[tuple[str, Typeset | BaseException]] = ()
-        if todo and (self.workers == 1 or (len(todo) == 1 and not started and (not unread or threading.active_count() > 1))):
+        if fresh and alone:
             _start_worker(self.setup)
-            done = map(_run, todo)
+            done = map(_run, fresh)
         else:
-            if todo:
-                done = self._pool().map(_run, todo)
-            if unread:
+            unread_parts = [part for key, part in self.made.items() if key not in _READERS]
+            if unread_parts:
                 # While the workers typeset, this process reads the parts it already has for the join:
                 # it would otherwise only wait. (The pool's processes are forked by now.)
-                reading = threading.Thread(target=read_ahead, args=(unread,), name="booklet-read-ahead", daemon=True)
+                reading = threading.Thread(target=read_ahead, args=(unread_parts,), name="booklet-read-ahead", daemon=True)
                 reading.start()
         done = itertools.chain((future.result() for future in started.values()), done)
         errors = []
@@ -636,24 +656,30 @@ class Runner:
         self.made.update(results)
         return results
 
-    def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
+    def _pool(self, *, preload: bool = True) -> concurrent.futures.ProcessPoolExecutor:
+        """The workers, forked at the first call. ``preload=False`` when they have a job each at most:
+
+        each then imports WeasyPrint itself, while this process goes on, rather than this process first.
+        """
         if self.pool is None:
             setup = self.setup
             if threading.active_count() > 1:
                 setup = dataclasses.replace(setup, describe=None)  # sent to a fork server: it must pickle
-            self.pool = process_pool(self.workers, initializer=_start_worker, initargs=(setup,))
+            self.pool = process_pool(self.workers, preload=preload, initializer=_start_worker, initargs=(setup,))
         return self.pool
 
 
-def process_pool(workers: int, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
+def process_pool(workers: int, *, preload: bool = True, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
     """A pool of ``workers`` processes forked from this one, so they start with its modules imported.
+
+    With ``preload``, WeasyPrint is imported here first, once, rather than by each worker.
 
     Forking a process with other threads running (the preview server) can copy a held lock: then
     the workers come from a fork server, a clean single-threaded parent, and what they are sent must pickle.
     """
     if threading.active_count() == 1:
-        # Imported once here rather than by every worker: they start with it loaded.
-        import weasyprint  # noqa: F401
+        if preload:
+            import weasyprint  # noqa: F401
 
         context = multiprocessing.get_context("fork")
     else:

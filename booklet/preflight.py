@@ -161,7 +161,7 @@ def _pages(
         checked = _check_pages(pdf, todo, count, rules, source_map, known, keyed, keys, reader)
     else:
         shares = [todo[index::workers] for index in range(workers)]
-        with parts.process_pool(workers) as pool:
+        with parts.process_pool(workers, preload=False) as pool:  # the checks need pdfium, not WeasyPrint
             results = pool.map(
                 _check_pages,
                 *zip(*[(pdf, share, count, rules, source_map, known, keyed, keys) for share in shares], strict=True),

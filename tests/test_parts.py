@@ -297,6 +297,37 @@ def test_only_several_documents_are_started_ahead(tmp_path: Path) -> None:
         assert [len(done["one"].pages), len(done["two"].pages)] == [1, 2]
 
 
+def test_one_new_part_is_typeset_while_the_cached_ones_are_read_without_weasyprint_here(tmp_path: Path) -> None:
+    # In a fresh process: this one has long imported WeasyPrint.
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from booklet import parts
+
+        folder = Path({str(tmp_path)!r})
+        setup = parts.Setup(
+            base=folder, roots=(folder,), cache=folder / "cache", variant=None, max_ppi=300.0, cmyk=False, profile=None, intent="perceptual"
+        )
+        one = parts.Job("one", "<html><body><p>One</p></body></html>", 0)
+        two = parts.Job("two", "<html><body><p>Two</p><p style='break-before: page'>Three</p></body></html>", 0)
+        cache = parts.Cache(folder / "parts")
+        cache.put("one", parts.Typeset(pdf=b"", pages=(), anchors=(), images={{}}, key="one"))
+        with parts.Runner(setup, cache, workers=2) as runner:
+            done = runner.run([one, two])
+        print(runner.typeset, len(done["one"].pages), len(done["two"].pages), "weasyprint" in sys.modules)
+        (folder / "parts" / "one.part").write_bytes(b"damaged")
+        with parts.Runner(setup, cache, workers=2) as runner:
+            done = runner.run([one, two])
+        print(runner.typeset, len(done["one"].pages), len(done["two"].pages))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    # The new part in a worker; this process read the cached one meanwhile, and never needed WeasyPrint.
+    # A cached part that cannot be read is typeset after all.
+    assert result.stdout.splitlines() == ["1 0 2 False", "1 1 2"]
+
+
 def test_an_edit_that_adds_pages_early_moves_the_rest_and_matches_a_single_pass(generated: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(generated, project)

@@ -26,7 +26,7 @@ from booklet.content import Section, read_sections
 from booklet.errors import BookletError, ConfigError, ContentError, TemplateError, counted, display_path, raise_all
 from booklet.limits import check_file_size, deadline
 from booklet.output import write_atomic
-from booklet.preflight import Finding, check_output, summary
+from booklet.preflight import Finding, Layer, check_output, summary
 from booklet.sandbox import cache_url
 from booklet.timeline import Timeline, check_placement, load_timeline
 from booklet.units import MM_PER_UNIT
@@ -87,8 +87,8 @@ class Edition:
     name: str = "print"
     html: str | None = None
     cmyk: bool = False
-    # What made each page, when the builder knows it (typeset in parts): preflight's cache needs not read the page.
-    page_sources: tuple[str, ...] | None = None
+    # What each page is drawn from, when the builder knows it (typeset in parts): preflight checks each layer once.
+    layers: tuple[tuple[Layer, ...], ...] | None = None
     # Each section's first page (its heading's) and its source file, when the builder knows them.
     section_starts: tuple[tuple[int, str], ...] | None = None
 
@@ -212,7 +212,7 @@ def _build(
                 edition=edition.name,
                 expect_cmyk=edition.cmyk,
                 cache=pub.cache / "preflight" / f"{edition.name}-pages.pickle",
-                page_sources=edition.page_sources,
+                layers=edition.layers,
                 section_starts=edition.section_starts,
                 coverage_cache=pub.cache / "preflight" / "coverage.pickle",
             )
@@ -495,11 +495,14 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         pub.memo.setdefault("stamps", []).append((stamp, f"{identity} {hashlib.sha256(pdf).hexdigest()}"))
     else:
         log.info("The %s edition is unchanged", look.name)
-    over = [f"{source.key}:{page}" if source.key else "" for source, page in (item for item in furniture if item is not None)]
-    made = [f"{piece.content.key}:{piece.first + index}" for piece in slices for index in range(piece.count)]
-    page_sources = None
-    if len(over) == len(made) and all(over) and all(key.split(":")[0] for key in made):
-        page_sources = tuple(f"{page} under {top} marks {marks}" for page, top in zip(made, over, strict=True))
+    # Each page: its part's page, and the running heads and folios drawn over it.
+    below = [Layer(piece.content.key, piece.content.pdf, piece.first + index) for piece in slices for index in range(piece.count)]
+    above = [
+        Layer(source.key, source.pdf, page) if source.key else None for source, page in (item for item in furniture if item is not None)
+    ]
+    layers = None
+    if len(above) == len(below) and all(above) and all(layer.key for layer in below):
+        layers = tuple(zip(below, above, strict=True))
     section_starts = tuple((numbers[section.slug], display_path(section.source)) for section in pub.sections)
     return Edition(
         path,
@@ -508,7 +511,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         name=look.name,
         html=html,
         cmyk=look.cmyk,
-        page_sources=page_sources,
+        layers=layers,
         section_starts=section_starts,
     )
 

@@ -225,9 +225,9 @@ class Page:
 
 
 class Document:
-    """A PDF opened with pdfium, page by page: ``with Document(path) as doc: page = doc.page(0) ...``."""
+    """A PDF (a file, or its bytes) opened with pdfium, page by page: ``with Document(path) as doc: page = doc.page(0) ...``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | bytes) -> None:
         self.pdf = pdfium.PdfDocument(path)
 
     def __len__(self) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import html as html_module
+import itertools
 import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,17 +93,18 @@ def run_preflight(
     rules: Rules = Rules(),
     glyph_fonts: dict[str, set[int]] | None = None,
     cache: Path | None = None,
-    page_sources: Sequence[str] | None = None,
+    layers: Sequence[Sequence[Layer]] | None = None,
     section_starts: Sequence[tuple[int, str]] | None = None,
 ) -> list[Finding]:
     """Every check, in the order a printer reads a report: file-wide first, then page by page.
 
-    With ``cache`` (a file), each page's results are kept under a digest of what the page draws,
-    so a rebuild checks again only the pages that changed. ``page_sources``, when the builder knows
-    them, name what made each page (a typeset part and its page): they stand in for that digest,
-    so pages found in the cache need not be read at all. ``section_starts``, when the builder
-    knows them, are the first page of each section with its source; otherwise they are read
-    from the outline.
+    With ``cache`` (a file), what each page's checks saw is kept under a digest of what the page
+    draws, so a rebuild checks again only the pages that changed. ``layers``, when the builder knows
+    them, are what each page is drawn from (a typeset part's page, and the running heads and folios
+    drawn over it): each layer is checked on its own, once for what made it, and a page's layers add
+    up to what the page shows, so a page whose folio moved has only its folio checked again.
+    ``section_starts``, when the builder knows them, are the first page of each section with its
+    source; otherwise they are read from the outline.
     """
     import pypdf
 
@@ -116,21 +119,20 @@ def run_preflight(
     page_findings: list[Finding] = []
     colour_findings: list[Finding] = []
     known = _load_page_cache(cache)
-    kept: dict[str, PageData] = {}
     count = len(reader.pages)
-    keys: list[str] | None = None
-    if page_sources is not None and len(page_sources) == count:
-        keys = [_page_key_of(source, number, count, rules, source_map) for number, source in enumerate(page_sources, start=1)]
-    for key, (text, fonts, found, colour) in _pages(
-        pdf, count, rules, source_map, known, keyed=cache is not None, keys=keys, reader=reader
-    ):
-        kept[key] = (text, fonts, found, colour)
-        pages_text.append(text)
-        page_fonts.append(fonts)
-        page_findings += found
-        colour_findings += colour
+    if layers is not None and len(layers) == count:
+        seen, kept = _layered(layers, count, rules, known)
+    else:
+        checked = _pages(pdf, count, rules, source_map, known, keyed=cache is not None, reader=reader)
+        seen, kept = [facts for _, facts in checked], dict(checked)
     if cache is not None:
         _store_page_cache(cache, kept)
+    for number, facts in enumerate(seen, start=1):
+        found, colour = _page_findings(facts, number, rules, source_map.source_of(number))
+        pages_text.append(facts.text)
+        page_fonts.append(set(facts.fonts))
+        page_findings += found
+        colour_findings += colour
     findings += _check_page_count(reader, rules)
     findings += _check_fonts(reader, rules, source_map, page_fonts)
     findings += _check_boxes(reader)
@@ -144,32 +146,66 @@ def run_preflight(
     return findings
 
 
-PageData = tuple[str, set[str], list[Finding], list[Finding]]  # a page's text, its fonts, what its checks found, its colour
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a page as the builder made it: page ``index`` of the PDF of the typeset part named ``key``."""
+
+    key: str
+    pdf: bytes = field(repr=False, compare=False)
+    index: int
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """What the checks saw on a page, or on one layer of it, before it is told as findings of a page.
+
+    The layers of a page add up (``+``) to what the whole page shows.
+    """
+
+    text: str = ""
+    fonts: frozenset[str] = frozenset()
+    outside: int = 0  # characters beyond the trim
+    near_trim: int = 0  # characters inside the trim but closer to it than the safe margin
+    near_fold: int = 0  # characters within the gutter, on a folded page
+    images: tuple[tuple[tuple[int, int], float, float], ...] = ()  # each image's pixels and placed size in inches
+    heading: str | None = None  # the text of a heading left as the last line of the page
+    rgb: bool = False  # the page's drawing sets an RGB colour
+    rgb_images: tuple[str, ...] = ()  # the names of its RGB images
+
+    def __add__(self, other: PageFacts) -> PageFacts:
+        return PageFacts(
+            self.text + other.text,
+            self.fonts | other.fonts,
+            self.outside + other.outside,
+            self.near_trim + other.near_trim,
+            self.near_fold + other.near_fold,
+            self.images + other.images,
+            self.heading or other.heading,
+            self.rgb or other.rgb,
+            self.rgb_images + other.rgb_images,
+        )
+
+
 PAGES_PER_WORKER = 40  # fewer pages than this are checked in this process
-PAGE_CHECKS = "2"  # part of every page's key: change it when the page checks change
+PAGE_CHECKS = "3"  # part of every page's key: change it when the page checks change
 
 
 def _pages(
-    pdf: Path, count: int, rules: Rules, source_map: SourceMap, known: dict, *, keyed: bool, keys: list[str] | None, reader: Any = None
-) -> list[tuple[str, PageData]]:
-    """Each page's checks, or what ``known`` holds for a page that draws the same; many pages in worker processes."""
+    pdf: Path, count: int, rules: Rules, source_map: SourceMap, known: dict, *, keyed: bool, reader: Any = None
+) -> list[tuple[str, PageFacts]]:
+    """Each whole page's facts, or what ``known`` holds for a page that draws the same; many pages in worker processes."""
     from booklet import parts
 
-    todo = [number for number, key in enumerate(keys, start=1) if key not in known] if keys is not None else list(range(1, count + 1))
+    todo = list(range(1, count + 1))
     workers = min(parts.workers(), len(todo) // PAGES_PER_WORKER)
     if workers <= 1:
-        checked = _check_pages(pdf, todo, count, rules, source_map, known, keyed, keys, reader)
+        checked = _check_pages(pdf, todo, count, rules, source_map, known, keyed, reader)
     else:
         shares = [todo[index::workers] for index in range(workers)]
         with parts.process_pool(workers, preload=False) as pool:  # the checks need pdfium, not WeasyPrint
-            results = pool.map(
-                _check_pages,
-                *zip(*[(pdf, share, count, rules, source_map, known, keyed, keys) for share in shares], strict=True),
-            )
+            results = pool.map(_check_pages, *zip(*[(pdf, share, count, rules, source_map, known, keyed) for share in shares], strict=True))
             checked = {number: result for share in results for number, result in share.items()}
-    if keys is None:
-        return [checked[number] for number in range(1, count + 1)]
-    return [checked.get(number) or (key, known[key]) for number, key in enumerate(keys, start=1)]
+    return [checked[number] for number in range(1, count + 1)]
 
 
 def _check_pages(
@@ -180,9 +216,8 @@ def _check_pages(
     source_map: SourceMap,
     known: dict,
     keyed: bool,
-    keys: list[str] | None,
     reader: Any = None,
-) -> dict[int, tuple[str, PageData]]:
+) -> dict[int, tuple[str, PageFacts]]:
     """The pages ``numbers``: a page is read (with pdfium) only when ``known`` has nothing for its key.
 
     ``reader``, the PDF already opened with pypdf in this process, saves reading its page tree again.
@@ -192,35 +227,78 @@ def _check_pages(
     from booklet.pdftext import Document
 
     reader = reader or pypdf.PdfReader(pdf)
-    out: dict[int, tuple[str, PageData]] = {}
+    out: dict[int, tuple[str, PageFacts]] = {}
     with Document(pdf) as doc:
         for number in numbers:
-            if keys is not None:
-                key = keys[number - 1]
-            else:
-                key = _page_key(reader.pages[number - 1], number, count, rules, source_map) if keyed else ""
+            key = _page_key(reader.pages[number - 1], number, count, rules, source_map) if keyed else ""
             if key in known:
                 out[number] = (key, known[key])
                 continue
-            page = doc.page(number - 1)
-            try:
-                found = _check_page(page, number, count, rules, source_map)
-                if rules.headings_font and 1 < number < count:
-                    found += _check_lone_heading(page, number, rules, source_map)
-                colour = _check_colour(reader.pages[number - 1], number, source_map) if rules.expect_cmyk else []
-                out[number] = (key, (page.text, {_font_name(name) for name in page.fonts}, found, colour))
-            finally:
-                page.close()
+            how = _how(number, count, rules)
+            out[number] = (key, _read_facts(doc, number - 1, how, rules, reader))
     return out
 
 
-def _page_key_of(source: str, number: int, pages: int, rules: Rules, source_map: SourceMap) -> str:
-    """A page's key from what made it, as the builder names it, and from how it is judged."""
-    import hashlib
+def _how(number: int, count: int, rules: Rules, *, top: bool = True) -> tuple[bool, bool, bool, bool]:
+    """How page ``number`` is judged: a verso?, folded?, checked for a lone heading?, for colour?
 
-    return hashlib.sha256(
-        repr((PAGE_CHECKS, "made", source, number, pages, _judged(rules), source_map.source_of(number))).encode()
-    ).hexdigest()
+    A layer drawn over a page (``top=False``: running heads and folios) is not checked for either;
+    a whole page's colour check does not look into the drawings it places either.
+    """
+    return (number % 2 == 0, number not in (1, count), top and bool(rules.headings_font) and 1 < number < count, top and rules.expect_cmyk)
+
+
+def _read_facts(doc: Any, index: int, how: tuple[bool, bool, bool, bool], rules: Rules, reader: Any) -> PageFacts:
+    verso, folded, heading, colour = how
+    page = doc.page(index)
+    try:
+        return _page_facts(page, verso=verso, folded=folded, rules=rules, heading=heading, drawn=reader.pages[index] if colour else None)
+    finally:
+        page.close()
+
+
+def _layered(layers: Sequence[Sequence[Layer]], count: int, rules: Rules, known: dict) -> tuple[list[PageFacts], dict[str, PageFacts]]:
+    """Each page's facts as the sum of its layers', each layer read only when ``known`` has nothing for it."""
+    from booklet import parts
+
+    keys: list[list[str]] = []
+    todo: dict[str, tuple[bytes, dict[str, tuple[int, tuple[bool, bool, bool, bool]]]]] = {}
+    for number, page_layers in enumerate(layers, start=1):
+        keys.append([])
+        for depth, layer in enumerate(page_layers):
+            how = _how(number, count, rules, top=depth == 0)
+            key = hashlib.sha256(repr((PAGE_CHECKS, "layer", layer.key, layer.index, how, _judged(rules))).encode()).hexdigest()
+            keys[-1].append(key)
+            if key not in known:
+                todo.setdefault(layer.key, (layer.pdf, {}))[1][key] = (layer.index, how)
+    jobs = [(pdf, tuple(wanted.items())) for pdf, wanted in todo.values()]
+    pages = sum(len(wanted) for _, wanted in jobs)
+    workers = min(parts.workers(), pages // PAGES_PER_WORKER, len(jobs))
+    checked: dict[str, PageFacts] = {}
+    if workers <= 1:
+        for pdf, wanted in jobs:
+            checked.update(_check_layers(pdf, wanted, rules))
+    else:
+        with parts.process_pool(workers, preload=False) as pool:  # the checks need pdfium, not WeasyPrint
+            for result in pool.map(_check_layers, *zip(*jobs, strict=True), itertools.repeat(rules)):
+                checked.update(result)
+    kept = {key: known.get(key) or checked[key] for page_keys in keys for key in page_keys}
+    return [sum((kept[key] for key in page_keys), start=PageFacts()) for page_keys in keys], kept
+
+
+def _check_layers(
+    pdf: bytes, wanted: Sequence[tuple[str, tuple[int, tuple[bool, bool, bool, bool]]]], rules: Rules
+) -> dict[str, PageFacts]:
+    """The facts of the pages of one typeset part that ``wanted`` names by key."""
+    import io
+
+    import pypdf
+
+    from booklet.pdftext import Document
+
+    reader = pypdf.PdfReader(io.BytesIO(pdf)) if any(how[3] for _, (_, how) in wanted) else None
+    with Document(pdf) as doc:
+        return {key: _read_facts(doc, index, how, rules, reader) for key, (index, how) in wanted}
 
 
 def _judged(rules: Rules) -> tuple[object, ...]:
@@ -229,8 +307,6 @@ def _judged(rules: Rules) -> tuple[object, ...]:
 
 def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: SourceMap) -> str:
     """A digest of what a page draws (its content and forms, with their resources) and of how it is judged."""
-    import hashlib
-
     digest = hashlib.sha256(repr((PAGE_CHECKS, number, pages, _judged(rules), source_map.source_of(number))).encode())
     seen: set[int] = set()
 
@@ -267,7 +343,7 @@ def _page_key(page: Any, number: int, pages: int, rules: Rules, source_map: Sour
     return digest.hexdigest()
 
 
-def _load_page_cache(path: Path | None) -> dict[str, PageData]:
+def _load_page_cache(path: Path | None) -> dict[str, PageFacts]:
     import pickle
 
     if path is None:
@@ -279,7 +355,7 @@ def _load_page_cache(path: Path | None) -> dict[str, PageData]:
     return value if isinstance(value, dict) else {}
 
 
-def _store_page_cache(path: Path, pages: dict[str, PageData]) -> None:
+def _store_page_cache(path: Path, pages: dict[str, PageFacts]) -> None:
     import pickle
 
     from booklet.output import write_atomic
@@ -404,8 +480,8 @@ def _check_boxes(reader) -> list[Finding]:
 _RGB_OPERATOR = re.compile(rb"(?:^|\s)(?:[-\d.]+\s+){3}(?:rg|RG)(?:\s|$)")
 
 
-def _check_colour(page: Any, number: int, source_map: SourceMap) -> list[Finding]:
-    findings = []
+def _colour(page: Any) -> tuple[bool, tuple[str, ...]]:
+    """Whether a page's drawing (pypdf's page) sets an RGB colour, and the names of its RGB images."""
     contents = page.get_contents()
     data = contents.get_data() if contents is not None else b""
     resources = page.get("/Resources") or {}
@@ -414,42 +490,17 @@ def _check_colour(page: Any, number: int, source_map: SourceMap) -> list[Finding
         xobject = xobject.get_object()
         if xobject.get("/Subtype") == "/Image" and "RGB" in str(xobject.get("/ColorSpace", "")):
             rgb_images.append(str(name))
-    if _RGB_OPERATOR.search(data) or b"/DeviceRGB" in data:
-        findings.append(
-            Finding(
-                "error",
-                "colour",
-                "page sets RGB colour; the print edition must be CMYK",
-                source_map.source_of(number),
-                number,
-                hint="in templates and stylesheets use the brand's colours (var(--brand-primary) and the others), which print as CMYK, not #hex or rgb() values",
-            )
-        )
-    if rgb_images:
-        findings.append(
-            Finding(
-                "error",
-                "colour",
-                f"RGB image(s) {', '.join(rgb_images)} left in the print edition",
-                source_map.source_of(number),
-                number,
-                hint="`booklet build` makes every image file of the project CMYK; build the print edition again with it",
-            )
-        )
-    return findings
+    return bool(_RGB_OPERATOR.search(data) or b"/DeviceRGB" in data), tuple(rgb_images)
 
 
 # ---- page checks -----------------------------------------------------------
 
 
-def _check_page(page: Page, number: int, pages: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
-    findings: list[Finding] = []
+def _page_facts(page: Page, *, verso: bool, folded: bool, rules: Rules, heading: bool = False, drawn: Any = None) -> PageFacts:
+    """What the checks see on ``page`` (pdfium's), a verso or not, folded or not; its colour from ``drawn`` (pypdf's), if given."""
     x0, top, x1, bottom = page.trim
     safe = rules.safe_margin * PT_PER_MM
     gutter = rules.gutter * PT_PER_MM
-    verso = number % 2 == 0
-    folded = number not in (1, pages)
-    source = source_map.source_of(number)
     near_trim = near_fold = outside = 0
     # Only characters this close to an edge can count, and only they are measured exactly.
     inner, outer = (max(safe, gutter), safe) if folded else (safe, safe)
@@ -461,45 +512,62 @@ def _check_page(page: Page, number: int, pages: int, rules: Rules, source_map: S
             near_trim += 1
         elif folded and ((verso and x1 - char.x1 < gutter) or (not verso and char.x0 - x0 < gutter)):
             near_fold += 1
-    if outside:
+    images = tuple(
+        (image.pixels, (image.x1 - image.x0) / 72, (image.bottom - image.top) / 72)
+        for image in page.images
+        if image.x1 > image.x0 and image.bottom > image.top and image.pixels[0]
+    )
+    rgb, rgb_images = _colour(drawn) if drawn is not None else (False, ())
+    return PageFacts(
+        page.text,
+        frozenset(_font_name(name) for name in page.fonts),
+        outside,
+        near_trim,
+        near_fold,
+        images,
+        _lone_heading(page, rules) if heading else None,
+        rgb,
+        rgb_images,
+    )
+
+
+def _page_findings(facts: PageFacts, number: int, rules: Rules, source: str) -> tuple[list[Finding], list[Finding]]:
+    """What a page's facts say: its findings, and apart from them its colour findings."""
+    findings: list[Finding] = []
+    if facts.outside:
         findings.append(
             Finding(
                 "error",
                 "overflow",
-                f"{outside} character(s) lie outside the trimmed page: content overflows its box and is clipped or pushed off",
+                f"{facts.outside} character(s) lie outside the trimmed page: content overflows its box and is clipped or pushed off",
                 source,
                 number,
                 hint="break up the long word, link or table on that page, or give its box more room",
             )
         )
-    if near_trim:
+    if facts.near_trim:
         findings.append(
             Finding(
                 "error",
                 "safe-area",
-                f"{near_trim} character(s) closer than {rules.safe_margin:g} mm to the trim; they may be cut off",
+                f"{facts.near_trim} character(s) closer than {rules.safe_margin:g} mm to the trim; they may be cut off",
                 source,
                 number,
                 hint=f"keep text at least {rules.safe_margin:g} mm inside the page edge: check [page.margins] in booklet.toml and negative margins or positions in templates/*.css",
             )
         )
-    if near_fold:
+    if facts.near_fold:
         findings.append(
             Finding(
                 "warning",
                 "safe-area",
-                f"{near_fold} character(s) within {rules.gutter:g} mm of the fold; they may disappear into the binding",
+                f"{facts.near_fold} character(s) within {rules.gutter:g} mm of the fold; they may disappear into the binding",
                 source,
                 number,
                 hint="widen the inner margin ([page.margins] inner in booklet.toml) or move the text away from the fold",
             )
         )
-    for image in page.images:
-        width_in = (image.x1 - image.x0) / 72
-        height_in = (image.bottom - image.top) / 72
-        pixels = image.pixels
-        if width_in <= 0 or height_in <= 0 or not pixels[0]:
-            continue
+    for pixels, width_in, height_in in facts.images:
         # Rounded as shown: an image resampled to exactly 300 ppi measures 299.9 once placed.
         ppi = round(min(pixels[0] / width_in, pixels[1] / height_in))
         larger = (
@@ -528,11 +596,45 @@ def _check_page(page: Page, number: int, pages: int, rules: Rules, source_map: S
                     hint=larger,
                 )
             )
-    return findings
+    if facts.heading is not None:
+        findings.append(
+            Finding(
+                "warning",
+                "lone-heading",
+                f"heading '{facts.heading}' is the last line of the page, apart from its text",
+                source,
+                number,
+                hint='shorten the text before it, or start it on the next page: end the heading line with {: style="break-before: page" }',
+            )
+        )
+    colour = []
+    if facts.rgb:
+        colour.append(
+            Finding(
+                "error",
+                "colour",
+                "page sets RGB colour; the print edition must be CMYK",
+                source,
+                number,
+                hint="in templates and stylesheets use the brand's colours (var(--brand-primary) and the others), which print as CMYK, not #hex or rgb() values",
+            )
+        )
+    if facts.rgb_images:
+        colour.append(
+            Finding(
+                "error",
+                "colour",
+                f"RGB image(s) {', '.join(facts.rgb_images)} left in the print edition",
+                source,
+                number,
+                hint="`booklet build` makes every image file of the project CMYK; build the print edition again with it",
+            )
+        )
+    return findings, colour
 
 
-def _check_lone_heading(page: Page, number: int, rules: Rules, source_map: SourceMap) -> list[Finding]:
-    """A heading left as the last line of a text page, its text on the next page."""
+def _lone_heading(page: Page, rules: Rules) -> str | None:
+    """The text of a heading left as the last line of a text page, its text on the next page; None if there is none."""
 
     def family(fontname: str) -> str:
         return re.sub(r"^[A-Z]{6}\+", "", fontname).replace("-", "").replace(" ", "").lower()
@@ -540,7 +642,7 @@ def _check_lone_heading(page: Page, number: int, rules: Rules, source_map: Sourc
     heading = rules.headings_font.replace(" ", "").lower()
     base = rules.base_font.replace(" ", "").lower()
     if not any(family(name).startswith(base) for name in page.text_fonts):
-        return []  # not a text page: a divider, a filler
+        return None  # not a text page: a divider, a filler
 
     def folio(line: list[Char]) -> bool:
         return "".join(c.text for c in line).strip().isdigit()
@@ -554,24 +656,14 @@ def _check_lone_heading(page: Page, number: int, rules: Rules, source_map: Sourc
             break
     body = sorted(top for top, line in lines.items() if not folio(line))
     if not body:
-        return []
+        return None
     last = lines[body[-1]]
     trim = page.trim
     low = body[-1] > trim[1] + (trim[3] - trim[1]) * 0.6
     # A heading: set in the headings face and larger than the text (captions are smaller).
     if low and all(family(c.fontname).startswith(heading) and c.size > rules.base_size + 0.5 for c in last):
-        text = page.text_within(trim[0], body[-1] - 1, trim[2], body[-1] + max(c.size for c in last)).strip()
-        return [
-            Finding(
-                "warning",
-                "lone-heading",
-                f"heading '{text}' is the last line of the page, apart from its text",
-                source_map.source_of(number),
-                number,
-                hint='shorten the text before it, or start it on the next page: end the heading line with {: style="break-before: page" }',
-            )
-        ]
-    return []
+        return page.text_within(trim[0], body[-1] - 1, trim[2], body[-1] + max(c.size for c in last)).strip()
+    return None
 
 
 def _check_sections(sections: list, rules: Rules, source_map: SourceMap) -> list[Finding]:
@@ -801,7 +893,7 @@ def check_output(
     edition: str = "print",
     expect_cmyk: bool = False,
     cache: Path | None = None,
-    page_sources: Sequence[str] | None = None,
+    layers: Sequence[Sequence[Layer]] | None = None,
     section_starts: Sequence[tuple[int, str]] | None = None,
     coverage_cache: Path | None = None,
 ) -> list[Finding]:
@@ -829,6 +921,6 @@ def check_output(
         rules=rules,
         glyph_fonts=font_coverage(faces, cache=coverage_cache) if faces else None,
         cache=cache,
-        page_sources=page_sources,
+        layers=layers,
         section_starts=section_starts,
     )

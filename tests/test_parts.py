@@ -348,6 +348,53 @@ def test_an_edit_that_adds_pages_early_moves_the_rest_and_matches_a_single_pass(
     assert_same_publication(pdf, build(project, tmp_path / "single", "--single-pass"))
 
 
+def test_preflight_by_layers_finds_what_whole_pages_show_and_reads_again_only_what_an_edit_changed(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    from booklet import builder, preflight
+
+    # A safe area far wider than the margins: the text, the running heads and the folios of nearly every page are in it.
+    monkeypatch.setattr(preflight, "Rules", functools.partial(preflight.Rules, safe_margin=25.0))
+    made: list[tuple[object, list[preflight.Finding]]] = []
+    read: list[bool] = []  # for each layer read, whether it is a part's page (checked for colour) or drawn over one
+    real_check, real_layers = builder.check_output, preflight._check_layers
+
+    def check_output(*args: object, **options: object) -> list[preflight.Finding]:
+        found = real_check(*args, **options)
+        made.append((options.get("layers"), found))
+        return found
+
+    def check_layers(pdf: bytes, wanted, rules) -> dict:
+        read.extend(how[3] for _, (_, how) in wanted)
+        return real_layers(pdf, wanted, rules)
+
+    monkeypatch.setattr(builder, "check_output", check_output)
+    monkeypatch.setattr(preflight, "_check_layers", check_layers)
+    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 10_000)  # in this process, where the reads are counted
+    project = tmp_path / "project"
+    shutil.copytree(generated, project)
+    out = tmp_path / "out"
+    build(project, out)
+    ((layers, found),) = made
+    assert layers is not None and len(layers) == len(texts(out / "bench-print.pdf"))
+    assert found == builder.preflight(project, out_dir=out)[1]
+    assert len({f.page for f in found if f.check == "safe-area"}) > len(layers) * 3 // 4
+    # Every page's running heads and folios; the parts' pages once each (a blank page is one for all blank pages alike).
+    assert read.count(False) == len(layers) >= read.count(True) > len(layers) * 3 // 4
+
+    section = project / "content" / "02-section.md"
+    section.write_text(section.read_text(encoding="utf-8") + "\n\n" + "Lorem ipsum dolor sit amet. " * 200 + "\n", encoding="utf-8")
+    read.clear()
+    build(project, out)
+    layers, found = made[-1]
+    assert found == builder.preflight(project, out_dir=out)[1]
+    # Of the parts' pages, those of the edited section and of the contents (its page numbers) only.
+    assert 0 < read.count(True) < len(layers) // 3
+    assert read.count(False) > len(layers) // 2
+
+
 def test_a_rebuild_with_nothing_changed_typesets_nothing(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = build(generated, tmp_path / "out")
     made = first.read_bytes()

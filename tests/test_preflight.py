@@ -346,21 +346,23 @@ def test_pages_named_by_what_made_them_are_read_only_when_that_changed(
     sample_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import booklet.pdftext as pdftext
+    from booklet.preflight import Layer
 
     rules = Rules(safe_margin=25.0)
     read: list[int] = []
     real_page = pdftext.Document.page
     monkeypatch.setattr(pdftext.Document, "page", lambda self, index: read.append(index) or real_page(self, index))
     expected = run_preflight(sample_pdf, sections=[], rules=rules)
-    sources = [f"part-{number}" for number in range(24)]
+    data = sample_pdf.read_bytes()
+    layers = [[Layer(f"part-{number}", data, number)] for number in range(24)]
     cache = tmp_path / "pages.pickle"
 
-    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache, page_sources=sources) == expected
+    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache, layers=layers) == expected
     read.clear()
-    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache, page_sources=sources) == expected
+    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache, layers=layers) == expected
     assert read == []
-    sources[6] = "part-6, edited"
-    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache, page_sources=sources) == expected
+    layers[6] = [Layer("part-6, edited", data, 6)]
+    assert run_preflight(sample_pdf, sections=[], rules=rules, cache=cache, layers=layers) == expected
     assert read == [6]
 
 

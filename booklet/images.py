@@ -6,6 +6,7 @@ import functools
 import hashlib
 import io
 import logging
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -52,7 +53,9 @@ class CmykProfile:
     def __init__(self, path: Path, *, intent: str = "relative-colorimetric"):
         self.path = path
         try:
-            self.profile = ImageCms.getOpenProfile(str(path))
+            # From memory: LittleCMS reads a profile opened from a file as it goes, and processes
+            # forked from this one would share the file's read position.
+            self.profile = ImageCms.getOpenProfile(io.BytesIO(path.read_bytes()))
         except (OSError, ImageCms.PyCMSError) as exc:
             raise BookletError(
                 f"cannot read the ICC profile: {exc}", file=path, hint="point to a valid CMYK output profile (.icc)"
@@ -99,11 +102,12 @@ def cmyk_profile(path: Path, *, intent: str) -> CmykProfile:
         stat = path.stat()
     except OSError:
         return CmykProfile(path, intent=intent)  # reports the unreadable file
-    return _cmyk_profile(path, intent, stat.st_mtime_ns, stat.st_size)
+    return _cmyk_profile(path, intent, stat.st_mtime_ns, stat.st_size, os.getpid())
 
 
 @functools.lru_cache(maxsize=4)
-def _cmyk_profile(path: Path, intent: str, mtime: int, size: int) -> CmykProfile:
+def _cmyk_profile(path: Path, intent: str, mtime: int, size: int, process: int) -> CmykProfile:
+    # By process too: each worker makes its own, rather than use the C objects its parent made.
     return CmykProfile(path, intent=intent)
 
 

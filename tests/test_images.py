@@ -121,6 +121,11 @@ def test_a_profile_is_made_once_while_its_file_is_unchanged(tmp_path: Path) -> N
     again = cmyk_profile(copy, intent="relative-colorimetric")
     assert again is not first
     assert again.cmyk("#01411C") == first.cmyk("#01411C")
+    # Read whole when made: the file is not read again (processes forked with the profile would share its read position).
+    picture = Image.new("RGB", (4, 4), (1, 65, 28))
+    made = again.image(picture)
+    copy.write_bytes(b"")
+    assert again.image(picture).tobytes() == made.tobytes()
 
 
 def test_a_profile_that_is_not_cmyk_is_refused(tmp_path: Path) -> None:

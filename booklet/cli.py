@@ -148,7 +148,7 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
         return
     from booklet.builder import build as run_build
 
-    run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html)
+    run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html, early_workers=True)
 
 
 @main.command()

@@ -10,7 +10,9 @@ strings with empty stand-ins, so an edit that moves the later pages re-typesets 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import itertools
@@ -22,7 +24,7 @@ import os
 import pickle
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -332,8 +334,10 @@ def _close_all() -> None:
     _reuse = None
 
 
-def _run(job: Job) -> tuple[str, Typeset | BaseException]:
+def _run(setup: Setup, job: Job) -> tuple[str, Typeset | BaseException]:
     """Typeset one job in this process; a user's error comes back as a value, so the pool keeps going."""
+    if setup != _setup:
+        _start_worker(setup)
     try:
         return job.key, _typeset(job)
     except BookletError as exc:
@@ -561,9 +565,12 @@ class Runner:
 
     def __init__(self, setup: Setup, cache: Cache, *, workers: int | None = None):
         self.setup = setup
+        # What goes with each job to a worker: it must pickle, so without ``describe`` (errors are told again here).
+        self.sent = dataclasses.replace(setup, describe=None)
         self.cache = cache
         self.workers = workers or os.cpu_count() or 1
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.owned = True  # whether the pool is this Runner's to stop
         self.typeset = 0  # jobs typeset (not found in the cache), for the log and the tests
         self.made: dict[str, Typeset] = {}  # what every run gave so far: the join will read them all
         self.pending: dict[str, concurrent.futures.Future[tuple[str, Typeset | BaseException]]] = {}  # started by ``ahead``
@@ -577,11 +584,12 @@ class Runner:
         for future in self.pending.values():
             future.cancel()  # started ahead for a document the build did not ask for after all
         self.pending.clear()
-        if kind is not None:
-            # A failed or timed-out build: stop the workers now rather than wait for their parts.
-            for process in list(getattr(self.pool, "_processes", {}).values()):
-                process.terminate()
-        self.pool.shutdown(wait=kind is None, cancel_futures=True)
+        if self.owned:
+            if kind is not None:
+                # A failed or timed-out build: stop the workers now rather than wait for their parts.
+                for process in list(getattr(self.pool, "_processes", {}).values()):
+                    process.terminate()
+            self.pool.shutdown(wait=kind is None, cancel_futures=True)
         self.pool = None
 
     def ahead(self, jobs: Sequence[Job]) -> None:
@@ -596,7 +604,7 @@ class Runner:
         todo.sort(key=lambda job: len(job.html), reverse=True)
         pool = self._pool()
         for job in todo:
-            self.pending[job.key] = pool.submit(_run, job)
+            self.pending[job.key] = pool.submit(_run, self.sent, job)
 
     def run(self, jobs: Sequence[Job]) -> dict[str, Typeset]:
         """Typeset ``jobs`` (the cached ones are not typeset again); the first user error stops the build.
@@ -611,16 +619,18 @@ class Runner:
         # The longest first, so that no worker is left with a long one at the end.
         fresh = sorted((job for job in todo if job.key not in started), key=lambda job: len(job.html), reverse=True)
         unread = any(key not in _READERS for key in itertools.chain(self.made, (job.key for job in cached)))
-        alone = self.workers == 1 or (len(fresh) == 1 and not started and (not unread or threading.active_count() > 1))
+        # A long-lived process (other threads than the early workers' tell one) typesets a single job itself.
+        long_lived = _early is None and threading.active_count() > 1
+        alone = self.workers == 1 or (len(fresh) == 1 and not started and (not unread or long_lived))
         done: Iterable[tuple[str, Typeset | BaseException]] = ()
         if fresh and not alone:
-            done = self._pool(preload=len(fresh) > self.workers).map(_run, fresh)
+            done = self._pool(preload=len(fresh) > self.workers).map(_run, itertools.repeat(self.sent), fresh)
         results: dict[str, Typeset] = {}
         for job in cached:
             hit = self.cache.get(job.key)
             if hit is None:  # unreadable: typeset it after all
                 todo.append(job)
-                done = itertools.chain(done, self._pool().map(_run, [job]))
+                done = itertools.chain(done, self._pool().map(_run, [self.sent], [job]))
             else:
                 results[job.key] = hit
         self.made.update(results)
@@ -630,8 +640,7 @@ class Runner:
         self.typeset += len(todo)
         reading = None
         if fresh and alone:
-            _start_worker(self.setup)
-            done = map(_run, fresh)
+            done = map(functools.partial(_run, self.setup), fresh)
         else:
             unread_parts = [part for key, part in self.made.items() if key not in _READERS]
             if unread_parts:
@@ -644,7 +653,7 @@ class Runner:
         try:
             for key, value in done:
                 if isinstance(value, BaseException):
-                    errors.append(value)
+                    errors.append(self._told(value))
                     continue
                 self.cache.put(key, value)
                 results[key] = value
@@ -656,17 +665,69 @@ class Runner:
         self.made.update(results)
         return results
 
+    def _told(self, error: BaseException) -> BaseException:
+        """A worker's error, with the source file it could not name."""
+        from booklet.typeset import refused
+
+        found = getattr(error, "refused", None)
+        if found is not None and self.setup.describe is not None:
+            return refused(*found, self.setup.describe)
+        return error
+
     def _pool(self, *, preload: bool = True) -> concurrent.futures.ProcessPoolExecutor:
-        """The workers, forked at the first call. ``preload=False`` when they have a job each at most:
+        """The workers: those started early for this build, or forked now. ``preload=False`` when they have a job each at most:
 
         each then imports WeasyPrint itself, while this process goes on, rather than this process first.
         """
         if self.pool is None:
-            setup = self.setup
-            if threading.active_count() > 1:
-                setup = dataclasses.replace(setup, describe=None)  # sent to a fork server: it must pickle
-            self.pool = process_pool(self.workers, preload=preload, initializer=_start_worker, initargs=(setup,))
+            if _early is not None:
+                self.pool, self.owned = _early, False
+            else:
+                self.pool, self.owned = process_pool(self.workers, preload=preload), True
         return self.pool
+
+
+_early: concurrent.futures.ProcessPoolExecutor | None = None  # workers started as a build begins, for all its Runners
+
+
+@contextlib.contextmanager
+def early_workers(*, start: bool = True) -> Iterator[None]:
+    """Start the workers now, while this process reads and renders what they will typeset; stop them after.
+
+    They import WeasyPrint meanwhile, so the first part does not wait for it. Only in a process
+    without other threads (a command-line build): elsewhere each Runner starts its own.
+    """
+    global _early
+    if not start or _early is not None or threading.active_count() > 1:
+        yield
+        return
+    _early = process_pool(workers(), preload=False, initializer=_import_weasyprint)
+    _early.submit(int)  # forked workers all start with the first job
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        pool, _early = _early, None
+        if failed:
+            # A failed or timed-out build: stop the workers now rather than wait for their parts.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=not failed, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def pool_of(count: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
+    """The build's early workers if it has them, else ``count`` new ones, stopped after."""
+    if _early is not None:
+        yield _early
+        return
+    with process_pool(count, preload=False) as pool:
+        yield pool
+
+
+def _import_weasyprint() -> None:
+    import weasyprint  # noqa: F401
 
 
 def process_pool(workers: int, *, preload: bool = True, **options: Any) -> concurrent.futures.ProcessPoolExecutor:

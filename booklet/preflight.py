@@ -202,7 +202,7 @@ def _pages(
         checked = _check_pages(pdf, todo, count, rules, source_map, known, keyed, reader)
     else:
         shares = [todo[index::workers] for index in range(workers)]
-        with parts.process_pool(workers, preload=False) as pool:  # the checks need pdfium, not WeasyPrint
+        with parts.pool_of(workers) as pool:
             results = pool.map(_check_pages, *zip(*[(pdf, share, count, rules, source_map, known, keyed) for share in shares], strict=True))
             checked = {number: result for share in results for number, result in share.items()}
     return [checked[number] for number in range(1, count + 1)]
@@ -279,7 +279,7 @@ def _layered(layers: Sequence[Sequence[Layer]], count: int, rules: Rules, known:
         for pdf, wanted in jobs:
             checked.update(_check_layers(pdf, wanted, rules))
     else:
-        with parts.process_pool(workers, preload=False) as pool:  # the checks need pdfium, not WeasyPrint
+        with parts.pool_of(workers) as pool:
             for result in pool.map(_check_layers, *zip(*jobs, strict=True), itertools.repeat(rules)):
                 checked.update(result)
     kept = {key: known.get(key) or checked[key] for page_keys in keys for key in page_keys}

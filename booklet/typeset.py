@@ -30,11 +30,20 @@ def refusals(describe: Callable[[str], str] | None = None) -> Iterator[None]:
     try:
         yield
     except RefusedResource as exc:
-        source = describe(exc.url) if describe else "the document"
-        raise TypesetError(
-            f"{source}: reference '{exc.url}' is refused: {exc.reason}",
-            hint="use a file inside the project folder, with a path relative to the file that references it",
-        ) from None
+        raise refused(exc.url, exc.reason, describe) from None
+
+
+def refused(url: str, reason: str, describe: Callable[[str], str] | None = None) -> TypesetError:
+    """The error for a reference the sandbox refused; it keeps ``url`` and ``reason`` (as ``refused``) to be told again.
+
+    A worker process cannot always tell which source file holds the URL; the process that can tells it again.
+    """
+    error = TypesetError(
+        f"{describe(url) if describe else 'the document'}: reference '{url}' is refused: {reason}",
+        hint="use a file inside the project folder, with a path relative to the file that references it",
+    )
+    error.refused = (url, reason)  # type: ignore[attr-defined]
+    return error
 
 
 def render(

@@ -395,6 +395,22 @@ def test_preflight_by_layers_finds_what_whole_pages_show_and_reads_again_only_wh
     assert read.count(False) > len(layers) // 2
 
 
+def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_and_preflight(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from booklet import builder, parts, preflight
+
+    events: list[str] = []
+    real_pool, real_read = parts.process_pool, builder._read_content
+    monkeypatch.setattr(parts, "process_pool", lambda *a, **k: events.append("workers") or real_pool(*a, **k))
+    monkeypatch.setattr(builder, "_read_content", lambda *a, **k: events.append("content read") or real_read(*a, **k))
+    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 4)  # preflight in workers too
+    result = run("build", "--project", str(generated), "--out", str(tmp_path / "out"), "-e", "print", "-e", "screen")
+    assert result.exit_code == 0, result.output
+    assert events == ["workers", "content read"]
+    assert typeset_count(result.output) > 0
+
+
 def test_a_rebuild_with_nothing_changed_typesets_nothing(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = build(generated, tmp_path / "out")
     made = first.read_bytes()

@@ -40,12 +40,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[Path]]:
     for name, text in FILES.items():
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(text, encoding="utf-8")
-    fetched: set[Path] = set()
+    # Written to a file: the build's worker processes fetch too.
+    record = project.parent / "fetched.txt"
     original = SandboxFetcher.fetch
 
     def recording(self, url, headers=None):
         response = original(self, url, headers)
-        fetched.update(self.fetched)
+        with record.open("a", encoding="utf-8") as out:
+            out.writelines(f"{path}\n" for path in self.fetched)
         return response
 
     with pytest.MonkeyPatch.context() as patch:
@@ -53,7 +55,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[Path]]:
         # --strict: a preflight finding (a missing glyph, a font of this machine) fails the build.
         result = CliRunner().invoke(main, ["build", "--project", str(project), "-e", "screen", "-q", "--strict"], catch_exceptions=False)
     assert (result.exit_code, result.output) == (0, "")
-    return project / "build" / "mini-screen.pdf", fetched
+    return project / "build" / "mini-screen.pdf", {Path(line) for line in record.read_text(encoding="utf-8").splitlines()}
 
 
 def page_with(pdf: pdfplumber.PDF, text: str) -> pdfplumber.page.Page:

@@ -585,11 +585,7 @@ class Runner:
             future.cancel()  # started ahead for a document the build did not ask for after all
         self.pending.clear()
         if self.owned:
-            if kind is not None:
-                # A failed or timed-out build: stop the workers now rather than wait for their parts.
-                for process in list(getattr(self.pool, "_processes", {}).values()):
-                    process.terminate()
-            self.pool.shutdown(wait=kind is None, cancel_futures=True)
+            _stop(self.pool, failed=kind is not None)
         self.pool = None
 
     def ahead(self, jobs: Sequence[Job]) -> None:
@@ -640,7 +636,7 @@ class Runner:
         self.typeset += len(todo)
         reading = None
         if fresh and alone:
-            done = map(functools.partial(_run, self.setup), fresh)
+            done = itertools.chain(map(functools.partial(_run, self.setup), fresh), done)
         else:
             unread_parts = [part for key, part in self.made.items() if key not in _READERS]
             if unread_parts:
@@ -709,11 +705,15 @@ def early_workers(*, start: bool = True) -> Iterator[None]:
         failed = False
     finally:
         pool, _early = _early, None
-        if failed:
-            # A failed or timed-out build: stop the workers now rather than wait for their parts.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-        pool.shutdown(wait=not failed, cancel_futures=True)
+        _stop(pool, failed=failed)
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor, *, failed: bool) -> None:
+    """Shut the workers down; after a failed or timed-out build, at once rather than when their parts are done."""
+    if failed:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+    pool.shutdown(wait=not failed, cancel_futures=True)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import argparse
 import os
 import queue
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -104,8 +105,11 @@ def watch_edit(project: Path, out: Path, *, nth: int = 0) -> Run:
     output: list[str] = []
 
     def wait_for(pattern: str) -> None:
-        while not re.search(pattern, line := lines.get(timeout=600)):
-            output.append(line)
+        try:
+            while not re.search(pattern, line := lines.get(timeout=300)):
+                output.append(line)
+        except queue.Empty:
+            raise SystemExit(f"{' '.join(command)} printed no line matching {pattern!r} in 300 s:\n{''.join(output)}") from None
         output.append(line)
 
     try:
@@ -118,8 +122,21 @@ def watch_edit(project: Path, out: Path, *, nth: int = 0) -> Run:
         seconds = time.perf_counter() - started
     finally:
         process.send_signal(signal.SIGINT)
-        _, _, usage = os.wait4(process.pid, 0)
+        usage = _reap(process, grace=60)
     return Run(seconds, usage.ru_maxrss / 1024, "".join(output))
+
+
+def _reap(process: subprocess.Popen[str], *, grace: float) -> resource.struct_rusage:
+    """Wait for ``process`` to end, killing it after ``grace`` seconds; its resource usage."""
+    deadline = time.monotonic() + grace
+    while True:
+        pid, _, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            return usage
+        if time.monotonic() > deadline:
+            process.kill()
+            deadline = float("inf")
+        time.sleep(0.05)
 
 
 def median(runs: list[Run]) -> Run:

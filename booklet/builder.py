@@ -102,15 +102,13 @@ def build(
     single_pass: bool = False,
     html: bool = False,
     replay: bool = True,
-    early_workers: bool = False,
 ) -> list[BuildResult]:
     """Build the publication's editions in ``project`` (the config's when none are named).
 
     Nothing is written unless every phase of every edition succeeds. When no input changed since
     the last build, its report is said again and nothing is done, unless ``replay`` is false: then
     every phase runs (finding its parts in the cache), as a long-lived process starting up wants.
-    ``early_workers`` starts the worker processes as soon as the build knows it has work: for a
-    one-off build (a long-lived process typesets a lone edited part itself, with what it has loaded).
+    A one-off build (the command line's) runs inside ``parts.early_workers``: its workers start first.
     """
     started = time.perf_counter()
     if editions:
@@ -125,8 +123,7 @@ def build(
     fresh.forget(config)
     # Every warning of this build is said again by a build that finds nothing changed (and fails it under --strict).
     report: list[tuple[int, str]] = []
-    # The workers start now, and import WeasyPrint while this process reads and renders what they will typeset.
-    with fresh.Recording(report), output.later() as caches, parts.early_workers(start=early_workers and not single_pass):
+    with fresh.Recording(report), output.later() as caches:
         results = _build(config, makers, report=report, inputs=inputs, started=started, single_pass=single_pass, html=html)
     output.flush(caches)
     return results

@@ -146,9 +146,13 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
     options = fresh.options(config, editions=editions, single_pass=single_pass, html=write_html)
     if fresh.replay(config, fresh.inputs_digest(config, options=options)):
         return
-    from booklet.builder import build as run_build
+    from booklet import parts
 
-    run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html, early_workers=True)
+    # The workers start now, and import WeasyPrint while this process imports the builder and reads the project.
+    with parts.early_workers(start=not single_pass):
+        from booklet.builder import build as run_build
+
+        run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html)
 
 
 @main.command()

@@ -26,7 +26,7 @@ from booklet.content import Section, read_sections
 from booklet.errors import BookletError, ConfigError, ContentError, TemplateError, counted, display_path, raise_all
 from booklet.limits import check_file_size, deadline
 from booklet.output import write_atomic
-from booklet.preflight import Finding, Layer, check_output, summary
+from booklet.preflight import Ahead, Finding, Layer, check_layers_ahead, check_output, rules_for, summary
 from booklet.sandbox import cache_url
 from booklet.timeline import Timeline, check_placement, load_timeline
 from booklet.units import MM_PER_UNIT
@@ -91,6 +91,8 @@ class Edition:
     layers: tuple[tuple[Layer, ...], ...] | None = None
     # Each section's first page (its heading's) and its source file, when the builder knows them.
     section_starts: tuple[tuple[int, str], ...] | None = None
+    # Its layers' preflight, started while the pages were joined.
+    ahead: Ahead | None = field(default=None, compare=False, repr=False)
 
 
 def build(
@@ -212,10 +214,11 @@ def _build(
                 html=edition.html,
                 edition=edition.name,
                 expect_cmyk=edition.cmyk,
-                cache=pub.cache / "preflight" / f"{edition.name}-pages.pickle",
+                cache=_page_cache(pub, edition.name),
                 layers=edition.layers,
                 section_starts=edition.section_starts,
                 coverage_cache=pub.cache / "preflight" / "coverage.pickle",
+                ahead=edition.ahead,
             )
             _store(stored, findings)
         if findings:
@@ -225,6 +228,11 @@ def _build(
             log.info("Preflight of the %s edition: clean", edition.name)
     fresh.record(config, inputs, [edition.path for edition in made], [*written, *report])
     return results
+
+
+def _page_cache(pub: Project, edition: str) -> Path:
+    """Where what preflight saw on each page (or layer) of ``edition`` is kept for the next build."""
+    return pub.cache / "preflight" / f"{edition}-pages.pickle"
 
 
 def _load(path: Path) -> Any:
@@ -486,6 +494,20 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     marks = look.cmyk and config.print.marks
     identity = parts.key_of(look.name, html, digest(html), str(marks))
     path = config.out_dir / f"{config.name}-{look.name}.pdf"
+    # Each page: its part's page, and the running heads and folios drawn over it.
+    below = [Layer(piece.content.key, piece.content.pdf, piece.first + index) for piece in slices for index in range(piece.count)]
+    above = [
+        Layer(source.key, source.pdf, page) if source.key else None for source, page in (item for item in furniture if item is not None)
+    ]
+    layers = None
+    if len(above) == len(below) and all(above) and all(layer.key for layer in below):
+        layers = tuple(zip(below, above, strict=True))
+    # The workers are idle while this process joins the pages: they check the pages' layers meanwhile.
+    ahead = None
+    if layers is not None:
+        ahead = check_layers_ahead(
+            layers, rules=rules_for(pub.brand, edition=look.name, expect_cmyk=look.cmyk), cache=_page_cache(pub, look.name)
+        )
     # Nothing changed since the last build: the PDF on disk is the one this build would join.
     stamp = pub.cache / "editions" / f"{path.name}.stamp"
     pdf = _unchanged(path, stamp, identity)
@@ -496,14 +518,6 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         pub.memo.setdefault("stamps", []).append((stamp, f"{identity} {hashlib.sha256(pdf).hexdigest()}"))
     else:
         log.info("The %s edition is unchanged", look.name)
-    # Each page: its part's page, and the running heads and folios drawn over it.
-    below = [Layer(piece.content.key, piece.content.pdf, piece.first + index) for piece in slices for index in range(piece.count)]
-    above = [
-        Layer(source.key, source.pdf, page) if source.key else None for source, page in (item for item in furniture if item is not None)
-    ]
-    layers = None
-    if len(above) == len(below) and all(above) and all(layer.key for layer in below):
-        layers = tuple(zip(below, above, strict=True))
     section_starts = tuple((numbers[section.slug], display_path(section.source)) for section in pub.sections)
     return Edition(
         path,
@@ -514,6 +528,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         cmyk=look.cmyk,
         layers=layers,
         section_starts=section_starts,
+        ahead=ahead,
     )
 
 

@@ -708,6 +708,11 @@ def early_workers(*, start: bool = True) -> Iterator[None]:
         _stop(pool, failed=failed)
 
 
+def early_pool() -> concurrent.futures.ProcessPoolExecutor | None:
+    """The workers this build started early, if it did."""
+    return _early
+
+
 def _stop(pool: concurrent.futures.ProcessPoolExecutor, *, failed: bool) -> None:
     """Shut the workers down; after a failed or timed-out build, at once rather than when their parts are done."""
     if failed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import hashlib
 import html as html_module
@@ -95,6 +96,7 @@ def run_preflight(
     cache: Path | None = None,
     layers: Sequence[Sequence[Layer]] | None = None,
     section_starts: Sequence[tuple[int, str]] | None = None,
+    ahead: Ahead | None = None,
 ) -> list[Finding]:
     """Every check, in the order a printer reads a report: file-wide first, then page by page.
 
@@ -104,7 +106,7 @@ def run_preflight(
     drawn over it): each layer is checked on its own, once for what made it, and a page's layers add
     up to what the page shows, so a page whose folio moved has only its folio checked again.
     ``section_starts``, when the builder knows them, are the first page of each section with its
-    source; otherwise they are read from the outline.
+    source; otherwise they are read from the outline. ``ahead`` holds layers read meanwhile (``check_layers_ahead``).
     """
     import pypdf
 
@@ -121,7 +123,7 @@ def run_preflight(
     known = _load_page_cache(cache)
     count = len(reader.pages)
     if layers is not None and len(layers) == count:
-        seen, kept = _layered(layers, count, rules, known)
+        seen, kept = _layered(layers, rules, known, ahead)
     else:
         checked = _pages(pdf, count, rules, source_map, known, keyed=cache is not None, reader=reader)
         seen, kept = [facts for _, facts in checked], dict(checked)
@@ -257,24 +259,65 @@ def _read_facts(doc: Any, index: int, how: tuple[bool, bool, bool, bool], rules:
         page.close()
 
 
-def _layered(layers: Sequence[Sequence[Layer]], count: int, rules: Rules, known: dict) -> tuple[list[PageFacts], dict[str, PageFacts]]:
-    """Each page's facts as the sum of its layers', each layer read only when ``known`` has nothing for it."""
-    from booklet import parts
-
+def _plan(
+    layers: Sequence[Sequence[Layer]], rules: Rules, known: dict
+) -> tuple[list[list[str]], list[tuple[bytes, tuple[tuple[str, tuple[int, tuple[bool, bool, bool, bool]]], ...]]]]:
+    """Each page's layer keys, and the layers to read (those ``known`` has nothing for), one job per typeset part."""
+    count, judged = len(layers), _judged(rules)
     keys: list[list[str]] = []
     todo: dict[str, tuple[bytes, dict[str, tuple[int, tuple[bool, bool, bool, bool]]]]] = {}
     for number, page_layers in enumerate(layers, start=1):
         keys.append([])
         for depth, layer in enumerate(page_layers):
             how = _how(number, count, rules, top=depth == 0)
-            key = hashlib.sha256(repr((PAGE_CHECKS, "layer", layer.key, layer.index, how, _judged(rules))).encode()).hexdigest()
+            key = hashlib.sha256(repr((PAGE_CHECKS, "layer", layer.key, layer.index, how, judged)).encode()).hexdigest()
             keys[-1].append(key)
             if key not in known:
                 todo.setdefault(layer.key, (layer.pdf, {}))[1][key] = (layer.index, how)
-    jobs = [(pdf, tuple(wanted.items())) for pdf, wanted in todo.values()]
+    return keys, [(pdf, tuple(wanted.items())) for pdf, wanted in todo.values()]
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """Layers read in the build's workers while the builder goes on (it joins the pages meanwhile)."""
+
+    futures: tuple[concurrent.futures.Future[dict[str, PageFacts]], ...]
+
+    def facts(self) -> dict[str, PageFacts]:
+        out: dict[str, PageFacts] = {}
+        for future in self.futures:
+            out.update(future.result())
+        return out
+
+
+def check_layers_ahead(layers: Sequence[Sequence[Layer]], *, rules: Rules, cache: Path | None) -> Ahead | None:
+    """Start reading the layers the page cache ``cache`` has nothing for, in the build's early workers if it has them.
+
+    ``run_preflight`` takes what they read for the layers it would read; what does not match (a
+    layer, a rule or the page count changed) it reads itself.
+    """
+    from booklet import parts
+
+    pool = parts.early_pool()
+    if pool is None:
+        return None
+    _, jobs = _plan(layers, rules, _load_page_cache(cache))
+    if sum(len(wanted) for _, wanted in jobs) < 2 * PAGES_PER_WORKER:
+        return None  # a few pages: read in this process, as ``_layered`` would
+    return Ahead(tuple(pool.submit(_check_layers, pdf, wanted, rules) for pdf, wanted in jobs))
+
+
+def _layered(
+    layers: Sequence[Sequence[Layer]], rules: Rules, known: dict, ahead: Ahead | None = None
+) -> tuple[list[PageFacts], dict[str, PageFacts]]:
+    """Each page's facts as the sum of its layers', each layer read only when ``known`` (or ``ahead``) has nothing for it."""
+    from booklet import parts
+
+    keys, jobs = _plan(layers, rules, known)
+    checked: dict[str, PageFacts] = ahead.facts() if ahead is not None else {}
+    jobs = [(pdf, wanted) for pdf, wanted in jobs if any(key not in checked for key, _ in wanted)]
     pages = sum(len(wanted) for _, wanted in jobs)
     workers = min(parts.workers(), pages // PAGES_PER_WORKER, len(jobs))
-    checked: dict[str, PageFacts] = {}
     if workers <= 1:
         for pdf, wanted in jobs:
             checked.update(_check_layers(pdf, wanted, rules))
@@ -884,6 +927,25 @@ def _cmap(path: str, size: int, mtime: int) -> set[int]:
         return set(font.getBestCmap() or {})
 
 
+def rules_for(brand, *, edition: str, expect_cmyk: bool) -> Rules:
+    """The rules an edition is checked by: its brand's fonts and sizes, and the press's rules for print."""
+    # The script fonts booklet declares after the brand's are as good as the brand's own.
+    families = {brand.base_family, brand.headings_family, *SCRIPT_FONTS}
+    printed = edition == "print"
+    # Resolution and page count are press rules; the screen edition is downsampled to 150 ppi on purpose.
+    return Rules(
+        edition=edition,
+        expect_cmyk=expect_cmyk,
+        fonts=frozenset(families),
+        multiple_of=4 if printed else 1,
+        min_ppi=200.0 if printed else 0.0,
+        good_ppi=300.0 if printed else 0.0,
+        headings_font=brand.headings_family,
+        base_font=brand.base_family,
+        base_size=brand.base_size,
+    )
+
+
 def check_output(
     pdf: Path,
     *,
@@ -896,24 +958,11 @@ def check_output(
     layers: Sequence[Sequence[Layer]] | None = None,
     section_starts: Sequence[tuple[int, str]] | None = None,
     coverage_cache: Path | None = None,
+    ahead: Ahead | None = None,
 ) -> list[Finding]:
     """Preflight a built edition with the rules its brand and edition imply."""
-    # The script fonts booklet declares after the brand's are as good as the brand's own.
-    families = {brand.base_family, brand.headings_family, *SCRIPT_FONTS}
-    faces = [face.path for face in brand.fonts if face.family in families]
-    printed = edition == "print"
-    # Resolution and page count are press rules; the screen edition is downsampled to 150 ppi on purpose.
-    rules = Rules(
-        edition=edition,
-        expect_cmyk=expect_cmyk,
-        fonts=frozenset(families),
-        multiple_of=4 if printed else 1,
-        min_ppi=200.0 if printed else 0.0,
-        good_ppi=300.0 if printed else 0.0,
-        headings_font=brand.headings_family,
-        base_font=brand.base_family,
-        base_size=brand.base_size,
-    )
+    rules = rules_for(brand, edition=edition, expect_cmyk=expect_cmyk)
+    faces = [face.path for face in brand.fonts if face.family in rules.fonts]
     return run_preflight(
         pdf,
         sections=sections,
@@ -923,4 +972,5 @@ def check_output(
         cache=cache,
         layers=layers,
         section_starts=section_starts,
+        ahead=ahead,
     )

@@ -408,6 +408,54 @@ def test_preflight_by_layers_finds_what_whole_pages_show_and_reads_again_only_wh
     assert read.count(False) > len(layers) // 2
 
 
+def test_the_workers_check_the_layers_while_the_pages_are_joined(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+    import dataclasses
+
+    from booklet import builder, parts, preflight
+
+    # As above: a safe area wide enough that nearly every page has findings to compare.
+    real_rules = preflight.rules_for
+
+    def rules_for(*args: object, **options: object) -> preflight.Rules:
+        return dataclasses.replace(real_rules(*args, **options), safe_margin=25.0)
+
+    monkeypatch.setattr(preflight, "rules_for", rules_for)
+    monkeypatch.setattr(builder, "rules_for", rules_for)
+    started: list[preflight.Ahead | None] = []
+    made: list[list[preflight.Finding]] = []
+    real_ahead, real_join, real_pool_of, real_check = builder.check_layers_ahead, parts.join, parts.pool_of, builder.check_output
+
+    def ahead(*args: object, **options: object) -> preflight.Ahead | None:
+        started.append(real_ahead(*args, **options))
+        return started[-1]
+
+    def join(*args: object, **options: object) -> bytes:
+        assert started and started[-1] is not None, "the layers are sent to the workers before the join"
+        return real_join(*args, **options)
+
+    @contextlib.contextmanager
+    def pool_of(count: int):
+        raise AssertionError("preflight asked the workers again for layers they were reading")
+        yield
+
+    monkeypatch.setattr(builder, "check_layers_ahead", ahead)
+    monkeypatch.setattr(builder, "check_output", lambda *args, **options: made.append(real_check(*args, **options)) or made[-1])
+    monkeypatch.setattr(parts, "join", join)
+    monkeypatch.setattr(parts, "pool_of", pool_of)
+    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 4)
+    project = tmp_path / "project"
+    shutil.copytree(generated, project)
+    out = tmp_path / "out"
+    build(project, out)
+    (sent,) = started
+    # Each page's two layers (one blank page's for every blank page alike).
+    assert sent is not None and len(sent.facts()) > len(texts(out / "bench-print.pdf")) * 3 // 2
+    monkeypatch.setattr(parts, "pool_of", real_pool_of)
+    # What the workers read of the layers adds up to what the pages of the whole PDF show.
+    assert made and made[0] and made[0] == builder.preflight(project, out_dir=out)[1]
+
+
 def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_and_preflight(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

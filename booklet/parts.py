@@ -697,7 +697,9 @@ def early_workers(*, start: bool = True) -> Iterator[None]:
     if not start or _early is not None or threading.active_count() > 1:
         yield
         return
-    _early = process_pool(workers(), preload=False, initializer=_import_weasyprint)
+    # The workers import WeasyPrint one after the other: the first is ready sooner, for an edit's lone part.
+    turn = multiprocessing.get_context("fork").Lock()
+    _early = process_pool(workers(), preload=False, initializer=_import_weasyprint, initargs=(turn,))
     _early.submit(int)  # forked workers all start with the first job
     failed = True
     try:
@@ -731,8 +733,10 @@ def pool_of(count: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
         yield pool
 
 
-def _import_weasyprint() -> None:
-    import weasyprint  # noqa: F401
+def _import_weasyprint(turn: Any = None) -> None:
+    """Import WeasyPrint now; with ``turn`` (a lock), once no other worker is importing it."""
+    with turn if turn is not None else contextlib.nullcontext():
+        import weasyprint  # noqa: F401
 
 
 def process_pool(workers: int, *, preload: bool = True, **options: Any) -> concurrent.futures.ProcessPoolExecutor:

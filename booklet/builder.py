@@ -175,10 +175,14 @@ def _build(
         key="limits.timeout",
         hint=f"raise it in {config.path.name}, in seconds: [limits] timeout = {max(600, round(config.limits.timeout * 2))}",
     ):
-        for make in makers:
-            edition = make(pub)
-            log.info("Made the %s edition: %s, %s", edition.name, counted(edition.pages, "page"), _size(len(edition.pdf)))
-            made.append(edition)
+        try:
+            for make in makers:
+                edition = make(pub)
+                log.info("Made the %s edition: %s, %s", edition.name, counted(edition.pages, "page"), _size(len(edition.pdf)))
+                made.append(edition)
+        finally:
+            if "measure_reuse" in pub.memo:
+                pub.memo.pop("measure_reuse").close()
 
     # 7. Write, atomically; then note what each edition was made from, for the next build.
     results = []
@@ -1028,7 +1032,7 @@ def _measurer(pub: Project, *, handout: bool = False) -> timeline_layout.Measure
         except (OSError, ValueError, TypeError):
             pass
         anchors: dict[str, tuple[float, float, float, float]] = {}
-        for page in _typeset(pub, html).pages:
+        for page in _typeset(pub, html, reuse=_measure_reuse(pub)).pages:
             anchors.update(page.anchors)
         # Anchors are border boxes (x0, y0, x1, y1) in CSS pixels.
         heights = [(anchors[f"probe-{i}"][3] - anchors[f"probe-{i}"][1]) * MM_PER_UNIT["px"] for i in range(len(probes))]
@@ -1081,8 +1085,15 @@ def _page_of(document: Document, anchor: str) -> int | None:
     return None
 
 
-def _typeset(pub: Project, html: str) -> Document:
-    return typeset.render(html, base=pub.config.root, fetcher=pub.fetcher, describe=lambda url: _source_of(url, pub))
+def _typeset(pub: Project, html: str, *, reuse: typeset.Reuse | None = None) -> Document:
+    return typeset.render(html, base=pub.config.root, fetcher=pub.fetcher, describe=lambda url: _source_of(url, pub), reuse=reuse)
+
+
+def _measure_reuse(pub: Project) -> typeset.Reuse:
+    """The fonts and stylesheets the timeline's measuring documents share (they differ in their blocks alone)."""
+    if "measure_reuse" not in pub.memo:
+        pub.memo["measure_reuse"] = typeset.Reuse()
+    return pub.memo["measure_reuse"]
 
 
 # ---- Helpers ------------------------------------------------------------------

@@ -302,8 +302,9 @@ def check_layers_ahead(layers: Sequence[Sequence[Layer]], *, rules: Rules, cache
     if pool is None:
         return None
     _, jobs = _plan(layers, rules, _load_page_cache(cache))
-    if sum(len(wanted) for _, wanted in jobs) < 2 * PAGES_PER_WORKER:
-        return None  # a few pages: read in this process, as ``_layered`` would
+    if not jobs:
+        return None
+    # However few the pages: the workers are idle during the join, this process is not.
     return Ahead(tuple(pool.submit(_check_layers, pdf, wanted, rules) for pdf, wanted in jobs))
 
 

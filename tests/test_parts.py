@@ -385,7 +385,9 @@ def test_preflight_by_layers_finds_what_whole_pages_show_and_reads_again_only_wh
 
     monkeypatch.setattr(builder, "check_output", check_output)
     monkeypatch.setattr(preflight, "_check_layers", check_layers)
-    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 10_000)  # in this process, where the reads are counted
+    # In this process, where the reads are counted.
+    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 10_000)
+    monkeypatch.setattr(builder, "check_layers_ahead", lambda *args, **options: None)
     project = tmp_path / "project"
     shutil.copytree(generated, project)
     out = tmp_path / "out"
@@ -443,7 +445,6 @@ def test_the_workers_check_the_layers_while_the_pages_are_joined(generated: Path
     monkeypatch.setattr(builder, "check_output", lambda *args, **options: made.append(real_check(*args, **options)) or made[-1])
     monkeypatch.setattr(parts, "join", join)
     monkeypatch.setattr(parts, "pool_of", pool_of)
-    monkeypatch.setattr(preflight, "PAGES_PER_WORKER", 4)
     project = tmp_path / "project"
     shutil.copytree(generated, project)
     out = tmp_path / "out"
@@ -454,6 +455,15 @@ def test_the_workers_check_the_layers_while_the_pages_are_joined(generated: Path
     monkeypatch.setattr(parts, "pool_of", real_pool_of)
     # What the workers read of the layers adds up to what the pages of the whole PDF show.
     assert made and made[0] and made[0] == builder.preflight(project, out_dir=out)[1]
+
+    # An edit: the few layers it changed are read in the workers too.
+    monkeypatch.setattr(parts, "pool_of", pool_of)
+    section = project / "content" / "02-section.md"
+    head, body = section.read_text(encoding="utf-8").rsplit("---", 1)
+    section.write_text(head + "---" + re.sub(r"\b([a-z]{5,})\b", lambda word: word[1][::-1], body, count=1), encoding="utf-8")
+    build(project, out)
+    sent = started[-1]
+    assert len(started) == 2 and sent is not None and 0 < len(sent.facts()) < len(texts(out / "bench-print.pdf")) // 4
 
 
 def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_and_preflight(

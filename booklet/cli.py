@@ -152,6 +152,8 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
     with parts.early_workers(start=not single_pass):
         from booklet.builder import build as run_build
 
+        # What is imported lives as long as this process: kept out of the collections, as in the workers.
+        gc.freeze()
         run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html)
 
 

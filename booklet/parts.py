@@ -735,8 +735,12 @@ def pool_of(count: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
 
 def _import_weasyprint(turn: Any = None) -> None:
     """Import WeasyPrint now; with ``turn`` (a lock), once no other worker is importing it."""
+    import gc
+
     with turn if turn is not None else contextlib.nullcontext():
         import weasyprint  # noqa: F401
+    # What is loaded lives as long as the worker: kept out of the collections, each of which would walk it all.
+    gc.freeze()
 
 
 def process_pool(workers: int, *, preload: bool = True, **options: Any) -> concurrent.futures.ProcessPoolExecutor:

@@ -466,6 +466,22 @@ def test_the_workers_check_the_layers_while_the_pages_are_joined(generated: Path
     assert len(started) == 2 and sent is not None and 0 < len(sent.facts()) < len(texts(out / "bench-print.pdf")) // 4
 
 
+def test_an_early_worker_imports_weasyprint_in_its_turn_and_keeps_it_out_of_the_collections() -> None:
+    script = textwrap.dedent(
+        """
+        import gc, multiprocessing
+        from booklet import parts
+        turn = multiprocessing.get_context("fork").Lock()
+        before = gc.get_freeze_count()
+        parts._import_weasyprint(turn)
+        print("weasyprint" in __import__("sys").modules, before, gc.get_freeze_count(), turn.acquire(block=False))
+        """
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert found[0] == "True" and found[3] == "True", "imported, and the turn handed on"
+    assert int(found[1]) == 0 and int(found[2]) > 50_000
+
+
 def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_and_preflight(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

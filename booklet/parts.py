@@ -733,11 +733,11 @@ def pool_of(count: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
         yield pool
 
 
-def _import_weasyprint(turn: Any = None) -> None:
-    """Import WeasyPrint now; with ``turn`` (a lock), once no other worker is importing it."""
+def _import_weasyprint(turn: Any) -> None:
+    """Import WeasyPrint now, once no other worker is importing it (``turn`` is their lock)."""
     import gc
 
-    with turn if turn is not None else contextlib.nullcontext():
+    with turn:
         import weasyprint  # noqa: F401
     # What is loaded lives as long as the worker: kept out of the collections, each of which would walk it all.
     gc.freeze()

@@ -5,9 +5,11 @@
     python benchmarks/run.py --repeat 5 # each cold build, reference and edit measured 5 times (3 by default), medians shown
 
 Every figure is measured in this one run, on this machine, each build in a fresh process but
-the last: a one-word edit seen by a running `booklet watch`, timed from the save to the print
-edition written. Ratios are to "raw WeasyPrint": the plain `weasyprint` command rendering the
-final HTML that `booklet build --html` writes, in one process.
+the last two: a one-word edit seen by a running `booklet watch`, timed from the save to the
+print edition written; and one seen by a running `booklet serve` with the edited page's
+spread open in a browser (Chromium, driven by Playwright), timed from the save to the page's
+new picture loaded. Ratios are to "raw WeasyPrint": the plain `weasyprint` command rendering
+the final HTML that `booklet build --html` writes, in one process.
 """
 
 from __future__ import annotations
@@ -69,17 +71,23 @@ def pages(pdf: Path) -> int:
     return len(pypdf.PdfReader(pdf).pages)
 
 
-def edit_one_word(project: Path, nth: int = 0) -> None:
-    """Change one word (the ``nth`` that can be changed) in the first section that has one to change."""
+def edit_one_word(project: Path, nth: int = 0) -> str:
+    """Change one word (the ``nth`` that can be changed) in the first section that has one to change; the word changed."""
+    path, match = word_to_edit(project, nth)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: match.start()] + match[1][::-1] + text[match.end() :], encoding="utf-8")
+    return match[1]
+
+
+def word_to_edit(project: Path, nth: int) -> tuple[Path, re.Match[str]]:
+    """The section and the word (in its text, after the front matter) that ``edit_one_word(project, nth)`` changes."""
     for path in sorted((project / "content").glob("*.md")):
         text = path.read_text(encoding="utf-8")
-        body = text.split("---", 2)[-1]
-        matches = list(re.finditer(r"\b([a-z]{5,})\b", body))
+        body_at = len(text) - len(text.split("---", 2)[-1])
+        matches = list(re.compile(r"\b([a-z]{5,})\b").finditer(text, body_at))
         if matches:
-            match = matches[nth % len(matches)]
-            changed = body[: match.start()] + match[1][::-1] + body[match.end() :]
-            path.write_text(text[: len(text) - len(body)] + changed, encoding="utf-8")
-            return
+            return path, matches[nth % len(matches)]
+    raise SystemExit(f"{project}: no word to edit")
 
 
 def add_a_page(project: Path, pdf: Path, out: Path) -> int:
@@ -93,37 +101,117 @@ def add_a_page(project: Path, pdf: Path, out: Path) -> int:
     return before
 
 
+class Running:
+    """A long-running booklet command (watch, serve), its output read line by line as it comes."""
+
+    def __init__(self, command: list[str], *, cwd: Path):
+        self.command = command
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout or ()], daemon=True).start()
+
+    def wait_for(self, pattern: str, *, timeout: float = 300) -> re.Match[str]:
+        """The first line from now on that matches ``pattern``; the run fails after ``timeout`` seconds without one."""
+        try:
+            while not (found := re.search(pattern, line := self.lines.get(timeout=timeout))):
+                self.output.append(line)
+        except queue.Empty:
+            raise SystemExit(
+                f"{' '.join(self.command)} printed no line matching {pattern!r} in {timeout:.0f} s:\n{''.join(self.output)}"
+            ) from None
+        self.output.append(line)
+        return found
+
+    def stop(self) -> resource.struct_rusage:
+        """Interrupt the command as Ctrl-C would and wait for it (killed if it will not stop); its resource usage."""
+        self.process.send_signal(signal.SIGINT)
+        return _reap(self.process, grace=60)
+
+
 def watch_edit(project: Path, out: Path, *, nth: int = 0) -> Run:
     """A one-word edit while `booklet watch` runs: from the save to the print edition written again.
 
     The watching process is warm: booklet and WeasyPrint imported, fonts and stylesheets loaded.
     """
-    command = [sys.executable, "-m", "booklet", "watch", "--project", str(project), "--out", str(out)]
-    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True).start()
-    output: list[str] = []
-
-    def wait_for(pattern: str) -> None:
-        try:
-            while not re.search(pattern, line := lines.get(timeout=300)):
-                output.append(line)
-        except queue.Empty:
-            raise SystemExit(f"{' '.join(command)} printed no line matching {pattern!r} in 300 s:\n{''.join(output)}") from None
-        output.append(line)
-
+    watch = Running([sys.executable, "-m", "booklet", "watch", "--project", str(project), "--out", str(out)], cwd=project)
     try:
-        wait_for(r"Watching ")
+        watch.wait_for(r"Watching ")
         # Settled, as when someone edits: once watching, a watch process first loads its fonts.
         time.sleep(5)
         started = time.perf_counter()
         edit_one_word(project, nth)
-        wait_for(r"Wrote \S*-print\.pdf")
+        watch.wait_for(r"Wrote \S*-print\.pdf")
         seconds = time.perf_counter() - started
     finally:
-        process.send_signal(signal.SIGINT)
-        usage = _reap(process, grace=60)
-    return Run(seconds, usage.ru_maxrss / 1024, "".join(output))
+        usage = watch.stop()
+    return Run(seconds, usage.ru_maxrss / 1024, "".join(watch.output))
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def preview_edit(project: Path, out: Path, *, nth: int = 0) -> Run | str:
+    """A one-word edit while `booklet serve` runs and a browser shows the word's spread: from the save
+    to the new picture of the edited page loaded in the page. Without a browser to drive, why not.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "Playwright for Python is not installed"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        return "Chromium is not installed"
+    serve = Running([sys.executable, "-m", "booklet", "serve", "--project", str(project), "--out", str(out), "--port", "0"], cwd=project)
+    try:
+        url = serve.wait_for(r"Preview at (http://\S+)")[1]
+        serve.wait_for(r"Watching ")
+        number, nth = page_of_word(project, out, nth)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.goto(f"{url}#print/{number // 2 + 1}")
+                image = f"#spread img[data-page='{number}']"
+                loaded = "(selector) => { const n = document.querySelector(selector); return n && n.complete && n.naturalWidth > 0 ? n.src : null; }"
+                page.wait_for_function(loaded, arg=image, timeout=300_000)
+                before = page.evaluate(loaded, image)
+                # Settled, as when someone edits: once watching, the server first loads its fonts.
+                time.sleep(5)
+                started = time.perf_counter()
+                edit_one_word(project, nth)
+                changed = "([selector, before]) => { const n = document.querySelector(selector); return !!n && n.src !== before && n.complete && n.naturalWidth > 0; }"
+                page.wait_for_function(changed, arg=[image, before], polling=10, timeout=300_000)
+                seconds = time.perf_counter() - started
+            finally:
+                browser.close()
+    finally:
+        usage = serve.stop()
+    return Run(seconds, usage.ru_maxrss / 1024, "".join(serve.output))
+
+
+def page_of_word(project: Path, out: Path, nth: int) -> tuple[int, int]:
+    """The print edition's page that shows the word ``edit_one_word(project, nth)`` would change, and that nth.
+
+    The page is the one whose text holds the word with the words around it in the source; a
+    later nth is taken while no single page does (the words split over two pages, or apart).
+    """
+    import pypdf
+
+    words = re.compile(r"\w+")
+    reader = pypdf.PdfReader(next(out.glob("*-print.pdf")))
+    # Words split at a line's end are joined again.
+    pages = [" ".join(words.findall(re.sub(r"[-\u2010\u00ad]\n", "", page.extract_text() or ""))) for page in reader.pages]
+    for tried in range(nth, nth + 50):
+        path, match = word_to_edit(project, tried)
+        text = path.read_text(encoding="utf-8")
+        around = " ".join(
+            words.findall(text, max(0, match.start() - 60), match.start())[-4:] + words.findall(text, match.start(), match.end() + 40)[:4]
+        )
+        found = [number for number, page in enumerate(pages, start=1) if f" {around} " in f" {page} "]
+        if len(found) == 1:
+            return found[0], tried
+    raise SystemExit(f"{project}: no word to edit whose page could be told")
 
 
 def _reap(process: subprocess.Popen[str], *, grace: float) -> resource.struct_rusage:
@@ -181,6 +269,9 @@ def bench(name: str, project: Path, work: Path, *, repeat: int = 1) -> list[tupl
     rows.append((name, "rebuild after an edit adding pages early", median(edits), f"{times}{first} -> {pages(pdf)} pages"))
     # A word no build has changed yet, so the edited part is not in the cache.
     rows.append((name, "one-word edit in a running `booklet watch`, save to PDF", watch_edit(project, out, nth=repeat), "print edition"))
+    preview = preview_edit(project, out, nth=repeat + 1)
+    what = "one-word edit in a running `booklet serve`, save to the page's new picture in the browser"
+    rows.append((name, what, preview, "print edition") if isinstance(preview, Run) else (name, what, None, preview))
     pandoc = shutil.which("pandoc")
     if pandoc:
         sources = sorted(str(p) for p in (project / "content").glob("*.md"))

@@ -572,6 +572,9 @@ def test_the_benchmark_script_runs_on_a_tiny_publication() -> None:
         "rebuild after an edit adding pages early",
     ]
     assert rows[0].split("|")[4].strip() == "1.00"
+    # The preview's row: measured when a browser can be driven, else it says why not.
+    preview = next(row for row in rows if "`booklet serve`" in row)
+    assert re.search(r"\| \d+\.\d\d \|", preview) or "not installed" in preview
     assert re.search(r"on \d+ core", result.stdout)
 
 

@@ -737,8 +737,10 @@ def _import_weasyprint(turn: Any) -> None:
     """Import WeasyPrint now, once no other worker is importing it (``turn`` is their lock)."""
     import gc
 
+    from booklet.typeset import load_weasyprint
+
     with turn:
-        import weasyprint  # noqa: F401
+        load_weasyprint()
     # What is loaded lives as long as the worker: kept out of the collections, each of which would walk it all.
     gc.freeze()
 
@@ -753,8 +755,9 @@ def process_pool(workers: int, *, preload: bool = True, **options: Any) -> concu
     """
     if threading.active_count() == 1:
         if preload:
-            import weasyprint  # noqa: F401
+            from booklet.typeset import load_weasyprint
 
+            load_weasyprint()
         context = multiprocessing.get_context("fork")
     else:
         context = multiprocessing.get_context("forkserver")

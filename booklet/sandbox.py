@@ -28,6 +28,9 @@ def __getattr__(name: str) -> Any:
 
 def _define() -> None:
     global RefusedResource, SandboxFetcher
+    from booklet.typeset import load_weasyprint
+
+    load_weasyprint()
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     class RefusedResource(FatalURLFetchingError):

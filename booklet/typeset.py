@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import os
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +23,40 @@ if TYPE_CHECKING:
     from booklet.sandbox import SandboxFetcher
 
 log = logging.getLogger(__name__)
+
+
+def load_weasyprint() -> None:
+    """Import WeasyPrint (once per process), letting the dynamic linker find its libraries by their file names.
+
+    WeasyPrint tries each library under the names it has on every platform. Each name that
+    does not load as it is goes to ctypes' ``find_library``, which on Linux runs ``ldconfig``,
+    then ``gcc`` and ``ld``, for a name that is usually another platform's. That is about a
+    tenth of a second of every import, and an edit's rebuild waits for a worker's import.
+    Each list also holds the Linux file name, which the linker finds as it finds any library
+    (``LD_LIBRARY_PATH``, its cache, the standard folders). So the lookup is skipped during the
+    import, and only when WeasyPrint then cannot find a library is it imported again the usual way.
+    """
+    if "weasyprint" in sys.modules:
+        return
+    import ctypes.util
+
+    real = ctypes.util.find_library
+    # Elsewhere find_library is the way; with other threads running, one of them might want it meanwhile.
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        import weasyprint
+
+        return
+    ctypes.util.find_library = lambda name: None
+    try:
+        # Silent: when a library is missing, WeasyPrint prints its advice, which the usual import gives if it applies.
+        with redirect_stdout(io.StringIO()):
+            import weasyprint
+    except OSError:
+        for name in [name for name in sys.modules if name == "weasyprint" or name.startswith("weasyprint.")]:
+            del sys.modules[name]
+    finally:
+        ctypes.util.find_library = real
+    import weasyprint  # noqa: F401
 
 
 @contextmanager
@@ -58,6 +95,7 @@ def render(
 
     With ``reuse``, the fonts and the parsed stylesheets of earlier documents rendered with it are used again.
     """
+    load_weasyprint()
     from weasyprint import HTML
 
     with refusals(describe):
@@ -83,6 +121,7 @@ class Reuse:
     """
 
     def __init__(self) -> None:
+        load_weasyprint()
         from weasyprint.css.counters import CounterStyle
         from weasyprint.text.fonts import FontConfiguration
 

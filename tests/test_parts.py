@@ -482,6 +482,53 @@ def test_an_early_worker_imports_weasyprint_in_its_turn_and_keeps_it_out_of_the_
     assert int(found[1]) == 0 and int(found[2]) > 50_000
 
 
+SPAWNED = textwrap.dedent(
+    """
+    import os, subprocess, sys
+    spawned = []
+    real_init = subprocess.Popen.__init__
+    subprocess.Popen.__init__ = lambda self, args, *a, **k: spawned.append(os.path.basename(str(args[0]))) or real_init(self, args, *a, **k)
+    """
+)
+LOADED = textwrap.dedent(
+    """
+    from weasyprint.text import ffi
+    libraries = [ffi.gobject, ffi.pango, ffi.harfbuzz, ffi.harfbuzz_subset, ffi.fontconfig, ffi.pangoft2]
+    print(",".join(sorted(set(spawned))) or "-", all(library is not None for library in libraries), ffi.pango.pango_version())
+    """
+)
+
+
+def libraries_loaded(load: str, before: str = "") -> list[str]:
+    """What importing WeasyPrint with ``load`` ran (programs), whether every library it wants loaded, and Pango's version."""
+    script = SPAWNED + textwrap.dedent(before) + load + LOADED
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the library lookup it skips is Linux's")
+def test_weasyprint_is_imported_without_looking_for_libraries_under_other_platforms_names() -> None:
+    plain = libraries_loaded("import weasyprint")
+    quick = libraries_loaded("from booklet.typeset import load_weasyprint; load_weasyprint()")
+    assert "ldconfig" in plain[0], "without it, ctypes runs ldconfig (and gcc, ld) for each name"
+    assert quick == ["-", "True", plain[2]], "no program run; the same libraries"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the library lookup it skips is Linux's")
+def test_weasyprint_is_imported_the_usual_way_when_a_library_is_only_found_by_lookup() -> None:
+    # A system whose Pango the linker does not find by its file name, only ctypes' lookup does.
+    hidden = """
+        import cffi.api
+        real_load = cffi.api._load_backend_lib
+        def load(backend, name, flags):
+            if name == "libpango-1.0.so.0":
+                raise OSError("not found by its file name")
+            return real_load(backend, name, flags)
+        cffi.api._load_backend_lib = load
+        """
+    found = libraries_loaded("from booklet.typeset import load_weasyprint; load_weasyprint()", before=hidden)
+    assert "ldconfig" in found[0] and found[1] == "True"
+
+
 def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_and_preflight(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

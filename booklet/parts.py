@@ -32,7 +32,6 @@ from typing import Any
 
 from booklet import subsets
 from booklet.errors import BookletError
-from booklet.layout import css_string
 from booklet.output import write_atomic
 
 log = logging.getLogger(__name__)
@@ -485,6 +484,9 @@ def spacer_html(count: int, *, carried: dict[str, str] | None = None) -> str:
 
 
 def _string_set(strings: Iterable[tuple[str, str]]) -> str:
+    # Imported here: a build imports this module before it starts its workers, and Jinja need not delay them.
+    from booklet.layout import css_string
+
     return "string-set: " + ", ".join(f'{name} "{css_string(text)}"' for name, text in strings)
 
 
@@ -539,20 +541,19 @@ class Cache:
         write_atomic(self.folder / f"{key}.part", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _versions() -> str:
+@functools.cache
+def _versions() -> bytes:
+    # Asked for when the first key is made, not on import: a build imports this module before it starts its workers.
     from importlib.metadata import version
 
     from booklet import __version__
 
-    return f"{FORMAT} booklet {__version__} weasyprint {version('weasyprint')}"
-
-
-_SALT = _versions()
+    return f"{FORMAT} booklet {__version__} weasyprint {version('weasyprint')}".encode()
 
 
 def key_of(*pieces: str | bytes) -> str:
     """A short digest of ``pieces``, and of the booklet and WeasyPrint versions that make things from them."""
-    digest = hashlib.sha256(_SALT.encode())
+    digest = hashlib.sha256(_versions())
     for piece in pieces:
         data = piece.encode("utf-8") if isinstance(piece, str) else piece
         digest.update(len(data).to_bytes(8, "big"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,25 @@ from booklet.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 MANUSCRIPT = ROOT.parent / "shared" / "manuscript" / "russia-pakistan-75-years.txt"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_files_below_pytests_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Temporary files, this process's and its children's, go below pytest's own folder, which pytest prunes.
+
+    A build run from the command line removes the folders WeasyPrint keeps its fonts in (a test
+    checks it). Documents typeset inside the test process may outlive the tests that made them,
+    and their folders would be left behind in the system's temporary folder.
+    """
+    folder = str(tmp_path_factory.mktemp("temporary"))
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = folder, folder
+    yield
+    tempfile.tempdir = saved[1]
+    if saved[0] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved[0]
 
 
 @pytest.fixture(scope="session")

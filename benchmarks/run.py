@@ -174,8 +174,7 @@ def preview_edit(project: Path, out: Path, *, nth: int = 0) -> Run | str:
                 page.goto(f"{url}#print/{number // 2 + 1}")
                 image = f"#spread img[data-page='{number}']"
                 loaded = "(selector) => { const n = document.querySelector(selector); return n && n.complete && n.naturalWidth > 0 ? n.src : null; }"
-                page.wait_for_function(loaded, arg=image, timeout=300_000)
-                before = page.evaluate(loaded, image)
+                before = page.wait_for_function(loaded, arg=image, timeout=300_000).json_value()
                 # Settled, as when someone edits: once watching, the server first loads its fonts.
                 time.sleep(5)
                 started = time.perf_counter()

@@ -38,14 +38,14 @@ def load_weasyprint() -> None:
     """
     if "weasyprint" in sys.modules:
         return
-    import ctypes.util
-
-    real = ctypes.util.find_library
     # Elsewhere find_library is the way; with other threads running, one of them might want it meanwhile.
     if not sys.platform.startswith("linux") or threading.active_count() > 1:
         import weasyprint
 
         return
+    import ctypes.util
+
+    real = ctypes.util.find_library
     ctypes.util.find_library = lambda name: None
     try:
         # Silent: when a library is missing, WeasyPrint prints its advice, which the usual import gives if it applies.

@@ -719,8 +719,20 @@ def early_pool() -> concurrent.futures.ProcessPoolExecutor | None:
 def _stop(pool: concurrent.futures.ProcessPoolExecutor, *, failed: bool) -> None:
     """Shut the workers down; after a failed or timed-out build, at once rather than when their parts are done."""
     if failed:
-        for process in list(getattr(pool, "_processes", {}).values()):
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
             process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        # A worker stopped while it sent a result leaves half a message in the pipe, and the pool's
+        # thread would wait for the rest for ever, and this process with it when it exits. This
+        # process never writes there: with its end closed too, the thread reads the end of the pipe.
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
     pool.shutdown(wait=not failed, cancel_futures=True)
 
 

@@ -482,6 +482,35 @@ def test_an_early_worker_imports_weasyprint_in_its_turn_and_keeps_it_out_of_the_
     assert int(found[1]) == 0 and int(found[2]) > 50_000
 
 
+def test_workers_stopped_after_a_failure_while_one_sends_a_result_let_the_process_exit(tmp_path: Path) -> None:
+    # The worker writes the start of a result (a length, then a few of its bytes) and goes no further,
+    # as one does when it is stopped in the middle of sending a part.
+    script = textwrap.dedent(
+        """
+        import os, struct, sys, time
+        from pathlib import Path
+        from booklet import parts
+        started = Path(sys.argv[1])
+        def half_sent():
+            queue = sys._getframe(1).f_locals["result_queue"]
+            os.write(queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"half")
+            started.touch()
+            time.sleep(600)
+        pool = parts.process_pool(1, preload=False)
+        pool.submit(half_sent)
+        while not started.exists():
+            time.sleep(0.01)
+        parts._stop(pool, failed=True)
+        print("stopped")
+        """
+    )
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "started")], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process never exited: the pool's thread waits for the rest of the result")
+    assert (done.returncode, done.stdout) == (0, "stopped\n"), done.stderr
+
+
 SPAWNED = textwrap.dedent(
     """
     import os, subprocess, sys

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from booklet.errors import TypesetError
 
@@ -187,9 +187,56 @@ class Reuse:
 
         weasyprint.css.CSS = cached
         try:
-            yield
+            with _shared_page_styles():
+                yield
         finally:
             weasyprint.css.CSS = real
+
+
+@contextmanager
+def _shared_page_styles() -> Iterator[None]:
+    """Compute the styles of each kind of page once per document, not once per page.
+
+    WeasyPrint's page type holds the page's index, so it computes the page's style and its sixteen
+    margin boxes' styles afresh for every page, though two pages that match the same ``@page``
+    rules get the same styles. Here a page whose matching rules were seen before takes the styles
+    computed for the first page that matched them.
+    """
+    import weasyprint.layout.page as page_layout
+
+    real = page_layout.set_page_type_computed_styles
+
+    def shared(page_type: object, html: object, style_for: Any) -> None:
+        try:
+            # Each matching selector, not just its rule: selectors of one rule add its declarations with their own weights.
+            matched = tuple(
+                (position, rule, index)
+                for position, (sheet, _origin, _specificity) in enumerate(style_for._sheets)
+                for rule, (_, selectors, _declarations) in enumerate(sheet.page_rules)
+                for index, selector in enumerate(selectors)
+                if style_for._page_type_match(selector[2], page_type)
+            )
+        except (AttributeError, TypeError, ValueError):
+            # Another WeasyPrint than the one this was written for: every page computes its own styles.
+            real(page_type, html, style_for)
+            return
+        seen = style_for.__dict__.setdefault("_booklet_page_styles", {})
+        first = seen.get(matched)
+        if first is None:
+            real(page_type, html, style_for)
+            styles = style_for.get_computed_styles()
+            seen[matched] = (page_type, [pseudo for element, pseudo in list(styles) if element == page_type])
+            return
+        styles = style_for.get_computed_styles()
+        model, pseudos = first
+        for pseudo in pseudos:
+            styles[page_type, pseudo] = styles[model, pseudo]
+
+    page_layout.set_page_type_computed_styles = shared
+    try:
+        yield
+    finally:
+        page_layout.set_page_type_computed_styles = real
 
 
 @functools.cache

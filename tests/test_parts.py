@@ -706,6 +706,56 @@ def test_documents_that_share_stylesheets_render_as_they_do_alone(tmp_path: Path
     assert len(reuse.layered) == (1 if layers else 0)
 
 
+def test_pages_that_match_the_same_page_rules_share_their_styles_and_render_as_alone(tmp_path: Path) -> None:
+    from booklet import typeset
+    from booklet.sandbox import SandboxFetcher
+
+    font = ROOT / "assets" / "fonts" / "inter" / "Inter-Bold.otf"
+    style = textwrap.dedent(
+        f"""
+        @font-face {{ font-family: Brand; src: url("{font.as_uri()}"); }}
+        html {{ font-family: Brand; font-size: 9pt; }}
+        @page {{ size: 100mm 60mm; margin: 12mm; @bottom-center {{ content: "folio " counter(page); }} }}
+        @page :first {{ counter-reset: page 7; @top-center {{ content: "first"; }} }}
+        @page :left {{ background: #F3F5F1; @top-left {{ content: "left " string(head); }} }}
+        @page :right {{ @top-right {{ content: "right " string(head); }} }}
+        @page :blank {{ @top-center {{ content: "blank"; }} }}
+        @page :nth(4) {{ @top-center {{ content: "fourth"; }} }}
+        @page wide {{ margin: 6mm; @bottom-left {{ content: "wide " counter(page, upper-roman); }} }}
+        @page :nth(2 of wide) {{ @top-center {{ content: "second wide"; }} }}
+        h1 {{ string-set: head content(); font-size: 11pt; }}
+        .wide {{ page: wide; }}
+        """
+    )
+    pages = [
+        "<h1>One</h1><p>Page.</p>",
+        "<h1 style='break-before: right'>Two</h1><p>After a blank page.</p>",
+        "<h1 style='break-before: page'>Three</h1>",
+        "<div class='wide'><h1>Four</h1><p>Wide.</p><p style='break-before: page'>Wide again.</p><p style='break-before: page'>And again.</p></div>",
+        "<h1 style='break-before: page'>Five</h1>",
+        "<p style='break-before: page'>Six.</p><p style='break-before: page'>Seven.</p>",
+    ]
+    html = f"<html><head><style>{style}</style></head><body>{''.join(pages)}</body></html>"
+    fetcher = SandboxFetcher([tmp_path, ROOT / "assets"])
+    shared = typeset.render(html, base=tmp_path, fetcher=fetcher, reuse=typeset.Reuse())
+    alone = typeset.render(html, base=tmp_path, fetcher=fetcher)
+    assert len(shared.pages) == len(alone.pages) == 10
+    kinds = [(page._page_box.page_type.side, page._page_box.page_type.name) for page in shared.pages]
+    # The last two left pages of the plain kind match the same rules: one style between them.
+    plain_left = [page._page_box.style for page, kind in zip(shared.pages, kinds, strict=True) if kind == ("left", "")][-2:]
+    assert plain_left[0] is plain_left[1]
+    assert plain_left[0] is not [page._page_box.style for page, kind in zip(alone.pages, kinds, strict=True) if kind == ("left", "")][-1]
+    a_pdf, b_pdf = (doc.write_pdf() for doc in (shared, alone))
+    texts_a = [page.get_textpage().get_text_range() for page in pdfium.PdfDocument(a_pdf)]
+    texts_b = [page.get_textpage().get_text_range() for page in pdfium.PdfDocument(b_pdf)]
+    assert texts_a == texts_b
+    assert "first" in texts_a[0] and "blank" in texts_a[1] and "fourth" in texts_a[3]
+    assert sum("second wide" in text for text in texts_a) == 1 and sum("wide X" in text for text in texts_a) == 3
+    for page_a, page_b in zip(pdfium.PdfDocument(a_pdf), pdfium.PdfDocument(b_pdf), strict=True):
+        image_a, image_b = (page.render(scale=100 / 72).to_pil().convert("RGB") for page in (page_a, page_b))
+        assert ImageChops.difference(image_a, image_b).getbbox() is None
+
+
 @pytest.mark.parametrize("mode", [[], ["--single-pass"]])
 def test_a_build_leaves_no_font_folders_behind(generated: Path, tmp_path: Path, mode: list[str]) -> None:
     # WeasyPrint keeps the fonts a document loads in a temporary folder, removed when the document

@@ -38,15 +38,17 @@ def load_weasyprint() -> None:
     """
     if "weasyprint" in sys.modules:
         return
-    # Elsewhere find_library is the way; with other threads running, one of them might want it meanwhile.
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+    # Elsewhere find_library is the way.
+    if not sys.platform.startswith("linux"):
         import weasyprint
 
         return
     import ctypes.util
 
     real = ctypes.util.find_library
-    ctypes.util.find_library = lambda name: None
+    importer = threading.get_ident()
+    # Only for this import: another thread (the workers' pool has one) that looks a library up meanwhile still finds it.
+    ctypes.util.find_library = lambda name: None if threading.get_ident() == importer else real(name)
     try:
         # Silent: when a library is missing, WeasyPrint prints its advice, which the usual import gives if it applies.
         with redirect_stdout(io.StringIO()):

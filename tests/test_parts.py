@@ -543,6 +543,40 @@ def test_weasyprint_is_imported_without_looking_for_libraries_under_other_platfo
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the library lookup it skips is Linux's")
+def test_weasyprint_is_imported_without_the_lookup_while_another_thread_still_looks_up() -> None:
+    # The build imports WeasyPrint while its workers' pool runs a thread of its own.
+    script = textwrap.dedent(
+        """
+        import ctypes.util, threading, time
+        real, callers = ctypes.util.find_library, []
+        def counting(name):
+            callers.append(threading.get_ident())
+            return real(name)
+        ctypes.util.find_library = counting
+        lookups, done = [], threading.Event()
+        def look_up():
+            while not done.is_set():
+                during = ctypes.util.find_library is not counting
+                lookups.append((during, ctypes.util.find_library("c")))
+        thread = threading.Thread(target=look_up)
+        thread.start()
+        while not lookups:
+            time.sleep(0.001)
+        from booklet.typeset import load_weasyprint
+        load_weasyprint()
+        done.set()
+        thread.join()
+        from weasyprint.text import ffi
+        print(callers.count(threading.get_ident()), sum(during for during, _ in lookups), all(found for _, found in lookups), ffi.pango is not None)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "0", "the import looked nothing up"
+    assert int(out[1]) > 0, "the other thread looked up while WeasyPrint was imported"
+    assert out[2:] == ["True", "True"], "each of its lookups found the library, and WeasyPrint has its libraries"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the library lookup it skips is Linux's")
 def test_weasyprint_is_imported_the_usual_way_when_a_library_is_only_found_by_lookup() -> None:
     # A system whose Pango the linker does not find by its file name, only ctypes' lookup does.
     hidden = """

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
@@ -140,24 +141,29 @@ class Page:
         """The printed (not blank, not generated) characters with their loose boxes, ligatures as one."""
         if self._glyphs is not None:
             return self._glyphs
-        textpage = self._textpage.raw
-        loose_box = raw.FPDFText_GetLooseCharBox
+        # This loop runs for every character of every page checked: what it calls is made once, outside it.
+        textpage = ctypes.cast(self._textpage.raw, ctypes.c_void_p)
+        loose_box = _loose_char_box()
         rect = raw.FS_RECTF()
-        rect_ref = ctypes.byref(rect)  # made once: a page has thousands of characters
+        address = ctypes.addressof(rect)
+        values = memoryview(rect).cast("B").cast("f")  # left, top, right, bottom
+        glyph = tuple.__new__
         glyphs: list[_Glyph] = []
+        append = glyphs.append
         previous = None
         for index, char in enumerate(self.text):
             # What pdfium adds between words and lines is blank, so skipping blanks skips it too.
             if char.isspace():
                 previous = None
                 continue
-            loose_box(textpage, index, rect_ref)
-            box = (rect.left, rect.right, rect.bottom, rect.top)
+            loose_box(textpage, index, address)
+            left, top, right, bottom = values
+            box = (left, right, bottom, top)
             if box == previous:
                 # One glyph, several characters: a ligature such as 'fi', one character to pdfminer too.
-                glyphs[-1] = _Glyph(glyphs[-1].index, glyphs[-1].text + char, *box)
+                glyphs[-1] = glyph(_Glyph, (glyphs[-1][0], glyphs[-1][1] + char, *box))
             else:
-                glyphs.append(_Glyph(index, char, *box))
+                append(glyph(_Glyph, (index, char, left, right, bottom, top)))
             previous = box
         self._glyphs = glyphs
         return glyphs
@@ -242,6 +248,13 @@ class Document:
     def page(self, index: int) -> Page:
         """Page ``index`` (from 0); the caller closes it."""
         return Page(self, index)
+
+
+@functools.cache
+def _loose_char_box() -> Any:
+    """pdfium's ``FPDFText_GetLooseCharBox`` taking plain addresses: pypdfium2's checks each pointer's type, once a character."""
+    address = ctypes.cast(raw.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
+    return ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(address)
 
 
 def _base_font_name(font) -> str:

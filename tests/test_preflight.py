@@ -410,3 +410,36 @@ def test_the_builders_section_starts_are_the_outlines(make_project, monkeypatch:
     ((pdf, starts, sections),) = seen
     assert [page for page, _ in starts] == sorted(page for page, _ in starts) and len(starts) == 3
     assert tuple(starts) == preflight._source_map(pypdf.PdfReader(pdf), sections).starts
+
+
+def test_each_printed_character_is_read_with_pdfiums_loose_box_ligatures_as_one(sample_pdf: Path) -> None:
+    import pypdfium2 as pdfium
+
+    from booklet.pdftext import Document
+
+    with Document(sample_pdf) as doc:
+        pages = [doc.page(index) for index in range(len(doc))]
+        read = [[tuple(glyph) for glyph in page._read_glyphs()] for page in pages]
+        for page in pages:
+            page.close()
+    pdf = pdfium.PdfDocument(sample_pdf)
+    expected = []
+    for page in pdf:
+        textpage = page.get_textpage()
+        glyphs: list[tuple[int, str, float, float, float, float]] = []
+        previous = None
+        for index in range(textpage.count_chars()):
+            char = textpage.get_text_range(index, 1).replace("\ufffe", "-")
+            if char.isspace() or not char:
+                previous = None
+                continue
+            left, bottom, right, top = textpage.get_charbox(index, loose=True)
+            box = (left, right, bottom, top)
+            if box == previous:
+                glyphs[-1] = (glyphs[-1][0], glyphs[-1][1] + char, *box)
+            else:
+                glyphs.append((index, char, *box))
+            previous = box
+        expected.append(glyphs)
+    assert read == expected
+    assert any(len(glyph[1]) > 1 for glyphs in read for glyph in glyphs), "the sample sets a ligature"

@@ -841,10 +841,10 @@ def _vector_art_in_cmyk(pub: Project, html: str) -> str:
 
 def _raster_images(pub: Project, html: str, document: Document, look: Look) -> str:
     """Resample each raster image for the size it is placed at (and make it CMYK for print); the HTML that uses them."""
-    from booklet.images import ImagePolicy, process
+    from booklet.images import ImagePolicy, background_stand_in, process, raster_backgrounds
 
     placed = parts.placed_images(document.pages)
-    backgrounds = _raster_backgrounds(document)
+    backgrounds = raster_backgrounds(document.pages)
     if not placed and not backgrounds:
         return html
     policy = ImagePolicy(max_ppi=look.max_ppi, cmyk=look.cmyk)
@@ -863,7 +863,7 @@ def _raster_images(pub: Project, html: str, document: Document, look: Look) -> s
         done[src] = (cache_url(f"images/{result.path.name}"), result.dpi)
     # Backgrounds are named in stylesheets, which are not rewritten: the fetcher serves the processed file instead.
     pub.fetcher.substitutes = {
-        url: _background_stand_in(processed(url, painted), intrinsic) for url, (painted, intrinsic) in backgrounds.items()
+        url: background_stand_in(processed(url, painted), intrinsic) for url, (painted, intrinsic) in backgrounds.items()
     }
     if backgrounds:
         # Names the processed files, so the typesetting is redone and the PDF's identity follows them.
@@ -892,48 +892,6 @@ def _swap_images(html: str, done: dict[str, tuple[str, float]]) -> str:
         return tag.replace("<img", f'<img style="{resolution.strip()}"', 1)
 
     return _IMG.sub(swap, html)
-
-
-def _raster_backgrounds(document: Document) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
-    """Each raster file painted as a background: its largest painted size (mm) and its intrinsic size (CSS px)."""
-    found: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
-    for page in document.pages:
-        for box in page._page_box.descendants():
-            for background in (getattr(box, "background", None), getattr(box, "canvas_background", None)):
-                if background is None:
-                    continue
-                style = background.style
-                # One layer for each background-image, in order (none at all when the box is hidden).
-                for (kind, url), layer in zip(style["background_image"], background.layers, strict=False):
-                    if kind != "url" or layer.image is None or 0 in layer.size:
-                        continue
-                    if not url.startswith("file:") or url.lower().endswith(".svg"):
-                        continue
-                    width, height = (v * MM_PER_UNIT["px"] for v in layer.size)
-                    (old_width, old_height), intrinsic = found.get(url, ((0.0, 0.0), None))
-                    if intrinsic is None:
-                        intrinsic = layer.image.get_intrinsic_size(style["image_resolution"], style["font_size"])[:2]
-                    found[url] = ((max(old_width, width), max(old_height, height)), intrinsic)
-    return found
-
-
-def _background_stand_in(result: Any, intrinsic: tuple[float, float]) -> Path:
-    """An SVG that shows the processed image at the original's intrinsic size.
-
-    Backgrounds have no per-image ``image-resolution``: served bare, fewer pixels would
-    make a smaller tile wherever background-size is auto. The SVG keeps the size.
-    """
-    width, height = intrinsic
-    image = cache_url(f"images/{result.path.name}")
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.4f}px" height="{height:.4f}px" '
-        f'viewBox="0 0 {width:.4f} {height:.4f}" preserveAspectRatio="none">'
-        f'<image width="{width:.4f}" height="{height:.4f}" preserveAspectRatio="none" href="{image}"/></svg>'
-    )
-    target = result.path.with_name(f"{result.path.stem}-{width:.2f}x{height:.2f}px.svg")
-    if not target.is_file():
-        write_atomic(target, svg.encode("utf-8"))
-    return target
 
 
 def timeline_edition(pub: Project) -> Edition:

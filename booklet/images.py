@@ -9,15 +9,18 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from booklet.errors import BookletError
 from booklet.output import write_atomic
+from booklet.sandbox import cache_url
+from booklet.units import MM_PER_UNIT
 
 log = logging.getLogger(__name__)
 
@@ -227,3 +230,45 @@ def svg_to_cmyk(text: str, convert: Callable[[str], tuple[float, float, float, f
 
     text = _SVG_COLOUR.sub(hex_colour, text)
     return _SVG_NAMED.sub(lambda m: m[1] + hex_colour(re.match(r".*", "#FFFFFF" if m[2] == "white" else "#000000")), text)
+
+
+def raster_backgrounds(pages: Sequence[Any]) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """Each raster file painted as a background on WeasyPrint's ``pages``: its largest painted size (mm) and its intrinsic size (CSS px)."""
+    found: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
+    for page in pages:
+        for box in page._page_box.descendants():
+            for background in (getattr(box, "background", None), getattr(box, "canvas_background", None)):
+                if background is None:
+                    continue
+                style = background.style
+                # One layer for each background-image, in order (none at all when the box is hidden).
+                for (kind, url), layer in zip(style["background_image"], background.layers, strict=False):
+                    if kind != "url" or layer.image is None or 0 in layer.size:
+                        continue
+                    if not url.startswith("file:") or url.lower().endswith(".svg"):
+                        continue
+                    width, height = (v * MM_PER_UNIT["px"] for v in layer.size)
+                    (old_width, old_height), intrinsic = found.get(url, ((0.0, 0.0), None))
+                    if intrinsic is None:
+                        intrinsic = layer.image.get_intrinsic_size(style["image_resolution"], style["font_size"])[:2]
+                    found[url] = ((max(old_width, width), max(old_height, height)), intrinsic)
+    return found
+
+
+def background_stand_in(result: Any, intrinsic: tuple[float, float]) -> Path:
+    """An SVG that shows the processed image at the original's intrinsic size.
+
+    Backgrounds have no per-image ``image-resolution``: served bare, fewer pixels would
+    make a smaller tile wherever background-size is auto. The SVG keeps the size.
+    """
+    width, height = intrinsic
+    image = cache_url(f"images/{result.path.name}")
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.4f}px" height="{height:.4f}px" '
+        f'viewBox="0 0 {width:.4f} {height:.4f}" preserveAspectRatio="none">'
+        f'<image width="{width:.4f}" height="{height:.4f}" preserveAspectRatio="none" href="{image}"/></svg>'
+    )
+    target = result.path.with_name(f"{result.path.stem}-{width:.2f}x{height:.2f}px.svg")
+    if not target.is_file():
+        write_atomic(target, svg.encode("utf-8"))
+    return target

@@ -410,14 +410,12 @@ def placed_images(pages: Iterable[Any]) -> dict[str, tuple[float, float]]:
 
 def _prepare_backgrounds(pages: list[Any]) -> bool:
     """Resample raster backgrounds for their painted size, to be served in place of the originals; whether there were any."""
-    from types import SimpleNamespace
     from urllib.parse import unquote, urlsplit
 
-    from booklet.builder import _background_stand_in, _raster_backgrounds
-    from booklet.images import ImagePolicy, cmyk_profile, process
+    from booklet.images import ImagePolicy, background_stand_in, cmyk_profile, process, raster_backgrounds
 
     assert _setup is not None
-    backgrounds = _raster_backgrounds(SimpleNamespace(pages=pages))
+    backgrounds = raster_backgrounds(pages)
     if not backgrounds:
         return False
     policy = ImagePolicy(max_ppi=_setup.max_ppi, cmyk=_setup.cmyk)
@@ -427,7 +425,7 @@ def _prepare_backgrounds(pages: list[Any]) -> bool:
         result = process(
             Path(unquote(urlsplit(url).path)), placed_mm=painted, policy=policy, cache=_setup.cache / "images", profile=profile
         )
-        substitutes[url] = _background_stand_in(result, intrinsic)
+        substitutes[url] = background_stand_in(result, intrinsic)
     _fetcher.substitutes = substitutes
     return True
 

@@ -854,6 +854,32 @@ def test_the_command_keeps_freed_memory_for_its_next_allocations() -> None:
     assert faults["command"] < faults["default"] / 5
 
 
+def test_the_workers_typeset_without_importing_the_builder(tmp_path: Path) -> None:
+    # They are forked before this process imports the builder (Jinja, Markdown, the timeline): a worker
+    # that imported it on its first part would make an edit's rebuild wait for that.
+    record = tmp_path / "modules.txt"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import booklet.parts as parts
+        real = parts._typeset
+        def typeset(job):
+            try:
+                return real(job)
+            finally:
+                with open({str(record)!r}, "a") as out:
+                    out.write(" ".join(name for name in ("booklet.builder", "jinja2", "markdown") if name in sys.modules) + "\\n")
+        parts._typeset = typeset
+        from booklet.cli import run
+        run(["build", "--project", {str(ROOT)!r}, "--out", {str(tmp_path / "out")!r}, "-e", "print", "-q"])
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    lines = record.read_text().splitlines()
+    assert len(lines) > 5
+    assert set(lines) == {""}
+
+
 def test_a_forked_worker_leaves_the_fonts_of_its_parent_in_place(tmp_path: Path) -> None:
     import multiprocessing
 

@@ -149,7 +149,8 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
     from booklet import parts
 
     # The workers start now, and import WeasyPrint while this process imports the builder and reads the project.
-    with parts.early_workers(start=not single_pass):
+    rebuild = (config.out_dir / fresh.STAMP).is_file()
+    with parts.early_workers(start=not single_pass, rebuild=rebuild):
         from booklet.builder import build as run_build
 
         # What is imported lives as long as this process: kept out of the collections, as in the workers.

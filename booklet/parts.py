@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -346,6 +347,10 @@ def _run(setup: Setup, job: Job) -> tuple[str, Typeset | BaseException]:
 def _typeset(job: Job) -> Typeset:
     from booklet import typeset
 
+    global _import_later
+    if _import_later:
+        _import_later = False
+        _load_weasyprint()
     _ready()
     assert _setup is not None
     document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse)
@@ -686,19 +691,20 @@ _early: concurrent.futures.ProcessPoolExecutor | None = None  # workers started 
 
 
 @contextlib.contextmanager
-def early_workers(*, start: bool = True) -> Iterator[None]:
+def early_workers(*, start: bool = True, rebuild: bool = False) -> Iterator[None]:
     """Start the workers now, while this process reads and renders what they will typeset; stop them after.
 
     They import WeasyPrint meanwhile, so the first part does not wait for it. Only in a process
-    without other threads (a command-line build): elsewhere each Runner starts its own.
+    without other threads (a command-line build): elsewhere each Runner starts its own. With
+    ``rebuild`` (an earlier build left its parts), most parts are likely in the cache: only the
+    first worker imports WeasyPrint now, the others with their first part, if one comes.
     """
     global _early
     if not start or _early is not None or threading.active_count() > 1:
         yield
         return
-    # The workers import WeasyPrint one after the other: the first is ready sooner, for an edit's lone part.
-    turn = multiprocessing.get_context("fork").Lock()
-    _early = process_pool(workers(), preload=False, initializer=_import_weasyprint, initargs=(turn,))
+    first = multiprocessing.get_context("fork").Lock()
+    _early = process_pool(workers(), preload=False, initializer=_import_weasyprint, initargs=(first, rebuild))
     _early.submit(int)  # forked workers all start with the first job
     failed = True
     try:
@@ -744,14 +750,36 @@ def pool_of(count: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
         yield pool
 
 
-def _import_weasyprint(turn: Any) -> None:
-    """Import WeasyPrint now, once no other worker is importing it (``turn`` is their lock)."""
+_import_later = False  # a worker that imports WeasyPrint with its first part
+
+
+def _import_weasyprint(first: Any, rebuild: bool) -> None:
+    """Import WeasyPrint, in the first worker to start (the one to take ``first``, a lock) before the others.
+
+    The first is then ready sooner for an edit's lone part. In a ``rebuild`` the others import
+    with their first part, if one comes: meanwhile they would only take a core from the first.
+    """
+    global _import_later
+    if first.acquire(block=False):
+        _load_weasyprint()
+        first.release()
+        return
+    with first:
+        pass
+    if not rebuild:
+        _load_weasyprint()
+        return
+    # The first is waiting for a part by now, before this one: it gets the lone part.
+    time.sleep(0.05)
+    _import_later = True
+
+
+def _load_weasyprint() -> None:
     import gc
 
     from booklet.typeset import load_weasyprint
 
-    with turn:
-        load_weasyprint()
+    load_weasyprint()
     # What is loaded lives as long as the worker: kept out of the collections, each of which would walk it all.
     gc.freeze()
 

@@ -941,6 +941,12 @@ def test_after_an_earlier_build_only_the_worker_that_takes_the_lone_part_imports
     assert typesetting == imported
 
 
+def test_the_command_collects_garbage_less_often_than_pythons_default() -> None:
+    script = "import gc, booklet.cli\nbooklet.cli.main = lambda args: print(*gc.get_threshold())\nbooklet.cli.run([])"
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert [int(value) for value in found] == [50_000, 20, 20]
+
+
 def test_a_forked_worker_leaves_the_fonts_of_its_parent_in_place(tmp_path: Path) -> None:
     import multiprocessing
 

@@ -324,11 +324,13 @@ def run(args: Sequence[str] | None = None) -> None:
     try:
         main(args)
     finally:
-        # The process ends here. What is garbage now is collected, so that what cleans up after
-        # itself when collected (WeasyPrint's font folders) does; what is still alive is left out
-        # of the collections on the way out, which would search it all for cycles (a few tenths
-        # of a second after a build of 300 pages).
-        gc.collect()
+        # The process ends here. WeasyPrint's font folders, which their configurations remove only
+        # when collected, are removed now; then everything is left out of the collections on the
+        # way out, which would search it all for cycles (a few tenths of a second after a build
+        # of 300 pages).
+        typeset = sys.modules.get("booklet.typeset")
+        if typeset is not None:
+            typeset.remove_font_folders()
         gc.freeze()
 
 

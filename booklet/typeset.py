@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -35,13 +36,16 @@ def load_weasyprint() -> None:
     Each list also holds the Linux file name, which the linker finds as it finds any library
     (``LD_LIBRARY_PATH``, its cache, the standard folders). So the lookup is skipped during the
     import, and only when WeasyPrint then cannot find a library is it imported again the usual way.
+    Each font configuration made afterwards is noted, for ``remove_font_folders``.
     """
     if "weasyprint" in sys.modules:
+        _note_font_configurations()
         return
     # Elsewhere find_library is the way.
     if not sys.platform.startswith("linux"):
         import weasyprint
 
+        _note_font_configurations()
         return
     import ctypes.util
 
@@ -59,6 +63,43 @@ def load_weasyprint() -> None:
     finally:
         ctypes.util.find_library = real
     import weasyprint  # noqa: F401
+
+    _note_font_configurations()
+
+
+_font_folders: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()  # font configurations, by the process that made them
+
+
+def _note_font_configurations() -> None:
+    """Note each WeasyPrint font configuration made from now on, so that ``remove_font_folders`` can find it."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    real = FontConfiguration.__init__
+    if getattr(real, "booklet_noted", False):
+        return
+
+    def noted(self: object, *args: object, **kwargs: object) -> None:
+        real(self, *args, **kwargs)
+        _font_folders[self] = os.getpid()
+
+    noted.booklet_noted = True  # type: ignore[attr-defined]
+    FontConfiguration.__init__ = noted
+
+
+def remove_font_folders() -> None:
+    """Remove the folders where the font configurations this process made and still holds keep their fonts.
+
+    A configuration removes its folder when it is collected; one held in a reference cycle (by a
+    document) waits for a collection of the cycles, which in a process about to end costs more
+    than the removal.
+    """
+    import shutil
+
+    for config, maker in list(_font_folders.items()):
+        folder = getattr(config, "_folder", None)
+        if maker == os.getpid() and folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            config._folder = None  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -761,8 +761,10 @@ def _import_weasyprint(first: Any, rebuild: bool) -> None:
     """
     global _import_later
     if first.acquire(block=False):
-        _load_weasyprint()
-        first.release()
+        try:
+            _load_weasyprint()
+        finally:
+            first.release()
         return
     with first:
         pass

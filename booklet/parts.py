@@ -353,19 +353,23 @@ def _typeset(job: Job) -> Typeset:
         _load_weasyprint()
     _ready()
     assert _setup is not None
-    document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse)
+    # A part's running heads and folios are typeset apart (its stylesheet turns them off): its pages get no margin boxes.
+    bare = not job.furniture and not job.whole
+    document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse, margin_boxes=not bare)
     pages = list(document.pages)
     kept = pages[job.spacers :] if job.keep is None else pages[job.spacers : job.spacers + job.keep]
-    if not job.whole and not job.furniture and job.side != "first":
+    if bare and job.side != "first":
         first = kept[0]._page_box.page_type if kept else None
         if first is None or first.side != job.side or first.blank:
             raise PartsUnsupported(f"part {job.key} does not start on a forced {job.side} page")
     images: dict[str, tuple[str, float]] = {}
-    if not job.furniture and not job.whole:
+    if bare:
         if _prepare_backgrounds(kept):
             # Backgrounds are named in stylesheets: the fetcher serves their processed files, so typeset again.
             try:
-                document = typeset.render(job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse)
+                document = typeset.render(
+                    job.html, base=_setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse, margin_boxes=False
+                )
             finally:
                 _fetcher.substitutes = {}
             kept = list(document.pages)[job.spacers :]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -133,15 +134,17 @@ def render(
     fetcher: SandboxFetcher,
     describe: Callable[[str], str] | None = None,
     reuse: Reuse | None = None,
+    margin_boxes: bool = True,
 ) -> Document:
     """Lay out ``html``; a refused or missing resource stops with a located error.
 
     With ``reuse``, the fonts and the parsed stylesheets of earlier documents rendered with it are used again.
+    With ``margin_boxes=False``, the pages get no margin boxes, whatever the stylesheets say, and none is laid out.
     """
     load_weasyprint()
     from weasyprint import HTML
 
-    with refusals(describe):
+    with refusals(describe), _no_margin_boxes() if not margin_boxes else contextlib.nullcontext():
         document = HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher)
         if reuse is None:
             return document.render()
@@ -234,6 +237,24 @@ class Reuse:
                 yield
         finally:
             weasyprint.css.CSS = real
+
+
+@contextmanager
+def _no_margin_boxes() -> Iterator[None]:
+    """Lay pages out without their margin boxes.
+
+    WeasyPrint makes all sixteen of a page's margin boxes, computes their styles and sizes, and
+    only then drops those with no content: work for nothing on the pages of a part, whose running
+    heads and folios are typeset apart.
+    """
+    import weasyprint.layout as layout
+
+    real = layout.make_margin_boxes
+    layout.make_margin_boxes = lambda context, page, state: ()
+    try:
+        yield
+    finally:
+        layout.make_margin_boxes = real
 
 
 @contextmanager

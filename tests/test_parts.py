@@ -755,6 +755,45 @@ def test_documents_that_share_stylesheets_render_as_they_do_alone(tmp_path: Path
     assert len(reuse.layered) == (1 if layers else 0)
 
 
+def test_a_part_is_laid_out_without_margin_boxes_even_where_a_stylesheet_insists(tmp_path: Path) -> None:
+    from booklet import parts, typeset
+    from booklet.sandbox import SandboxFetcher
+
+    html = (
+        "<html><head><style>@page { size: 100mm 60mm; @bottom-center { content: 'folio ' counter(page); } }"
+        "@page :left { @top-left { content: 'head' !important; } }</style>"
+        f"<style>{parts.NO_FURNITURE}</style></head><body><p>One.</p><p style='break-before: page'>Two.</p></body></html>"
+    )
+    fetcher = SandboxFetcher([tmp_path])
+
+    def margin_boxes(**options: object) -> list[list[str]]:
+        document = typeset.render(html, base=tmp_path, fetcher=fetcher, **options)
+        return [[box.at_keyword for box in page._page_box.children if hasattr(box, "at_keyword")] for page in document.pages]
+
+    # A rule of a higher specificity overrides the parts' own "none": WeasyPrint would draw it.
+    assert margin_boxes() == [[], ["@top-left"]]
+    assert margin_boxes(margin_boxes=False) == [[], []]
+
+    # A worker typesets a part without them; a furniture document, which is nothing but them, with them.
+    setup = parts.Setup(
+        base=tmp_path,
+        roots=(tmp_path,),
+        cache=tmp_path / "cache",
+        variant=None,
+        max_ppi=300.0,
+        cmyk=False,
+        profile=None,
+        intent="perceptual",
+    )
+    parts._start_worker(setup)
+    part = parts._typeset(parts.Job("part", html, 0))
+    furniture = parts._typeset(parts.Job("furniture", html, 0, furniture=True))
+    assert [pdfium.PdfDocument(typeset_.pdf)[1].get_textpage().get_text_range() for typeset_ in (part, furniture)] == [
+        "Two.",
+        "Two.\r\nhead",
+    ]
+
+
 def test_pages_that_match_the_same_page_rules_share_their_styles_and_render_as_alone(tmp_path: Path) -> None:
     from booklet import typeset
     from booklet.sandbox import SandboxFetcher

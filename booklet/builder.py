@@ -366,6 +366,12 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     context = _look_context(pub, look, dict(pub.context))
     digest = functools.partial(_inputs_digest, pub)
     cache = parts.Cache(pub.cache / "parts")
+    # The parts the last build of this edition joined: read ahead while the workers typeset, as this build is likely to join them too.
+    joined = pub.cache / "editions" / f"{config.name}-{look.name}.pdf.parts"
+    try:
+        joined_before = joined.read_text(encoding="utf-8").split()
+    except OSError:
+        joined_before = []
 
     def html_for(extra: dict[str, Any]) -> parts.Split:
         html = layout.publication_html(env, {**context, **extra}, templates_dir=config.templates_dir)
@@ -382,6 +388,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
             early = html_for({})
             early_head = digest(early.head)
             runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=early_head), cache))
+            runner.hints = joined_before
             runner.ahead([_content_job(early, look, early_head, digest, group) for group in _section_groups(early)])
         has_timeline = pub.timeline is not None and bool(_spreads(pub))
         if has_timeline:
@@ -404,6 +411,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         groups += _section_groups(split)
         if runner is None:
             runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=head_digest), cache))
+            runner.hints = joined_before
         jobs = [content_job(group) for group in groups]
         # The front matter and the first group of sections: between them, every face and stylesheet, for warm_up.
         parts.remember(runner.setup, [jobs[0], *jobs[first_sections : first_sections + 1]])
@@ -520,6 +528,8 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         if marks:
             pdf = typeset.add_crop_marks(pdf, bleed=config.page.bleed)
         pub.memo.setdefault("stamps", []).append((stamp, f"{identity} {hashlib.sha256(pdf).hexdigest()}"))
+        used = dict.fromkeys([piece.content.key for piece in slices] + [source.key for source, _ in (item for item in furniture if item)])
+        pub.memo["stamps"].append((joined, "\n".join(key for key in used if key)))
     else:
         log.info("The %s edition is unchanged", look.name)
     section_starts = tuple((numbers[section.slug], display_path(section.source)) for section in pub.sections)

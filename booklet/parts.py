@@ -582,6 +582,8 @@ class Runner:
         self.typeset = 0  # jobs typeset (not found in the cache), for the log and the tests
         self.made: dict[str, Typeset] = {}  # what every run gave so far: the join will read them all
         self.pending: dict[str, concurrent.futures.Future[tuple[str, Typeset | BaseException]]] = {}  # started by ``ahead``
+        # Parts the last build joined (keys, from the cache), to read ahead too: the join is likely to want them again.
+        self.hints: Sequence[str] = ()
 
     def __enter__(self) -> Runner:
         return self
@@ -647,10 +649,18 @@ class Runner:
             done = itertools.chain(map(functools.partial(_run, self.setup), fresh), done)
         else:
             unread_parts = [part for key, part in self.made.items() if key not in _READERS]
-            if unread_parts:
-                # While the workers typeset, this process reads the parts it already has for the join:
-                # it would otherwise only wait. (The pool's processes are forked by now.)
-                reading = threading.Thread(target=read_ahead, args=(unread_parts,), name="booklet-read-ahead", daemon=True)
+            hinted = [key for key in self.hints if key not in self.made and key not in _READERS]
+            self.hints = ()
+            if unread_parts or hinted:
+                # While the workers typeset, this process reads the parts it already has for the join, and
+                # those the last join used: it would otherwise only wait. (The pool's processes are forked by now.)
+                reading = threading.Thread(
+                    target=read_ahead,
+                    args=(unread_parts,),
+                    kwargs={"keys": hinted, "cache": self.cache},
+                    name="booklet-read-ahead",
+                    daemon=True,
+                )
                 reading.start()
         done = itertools.chain((future.result() for future in started.values()), done)
         errors = []
@@ -940,9 +950,12 @@ def _reader(part: Typeset) -> Any:
     return reader
 
 
-def read_ahead(typesets: Iterable[Typeset]) -> None:
-    """Parse the PDFs of ``typesets`` for the join to come, every object of them, as it would."""
-    for part in typesets:
+def read_ahead(typesets: Iterable[Typeset], *, keys: Iterable[str] = (), cache: Cache | None = None) -> None:
+    """Parse the PDFs of ``typesets``, then of the parts ``cache`` holds under ``keys``, for the join to come, every object of them, as it would."""
+    hinted = (cache.get(key) for key in keys) if cache is not None else ()
+    for part in itertools.chain(typesets, hinted):
+        if part is None:
+            continue
         try:
             reader = _reader(part)
             for numbers in reader.xref.values():

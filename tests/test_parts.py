@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pypdf
@@ -237,13 +238,28 @@ def test_the_parts_found_in_the_cache_are_read_while_the_edited_one_is_typeset(
     monkeypatch.setattr(parts, "_READERS", {})
     read: list[str] = []
     real = parts.read_ahead
-    monkeypatch.setattr(parts, "read_ahead", lambda typesets: real(read.extend(part.key for part in typesets) or typesets))
+    monkeypatch.setattr(
+        parts, "read_ahead", lambda typesets, **hints: real(read.extend(part.key for part in typesets) or typesets, **hints)
+    )
+    parsed: list[tuple[str, str]] = []  # (thread, part key) for each part's PDF parsed
+    real_reader = parts._reader
+
+    def reader(part: parts.Typeset) -> object:
+        if part.key and part.key not in parts._READERS:
+            parsed.append((threading.current_thread().name, part.key))
+        return real_reader(part)
+
+    monkeypatch.setattr(parts, "_reader", reader)
     build(project, tmp_path / "out")
     assert typeset_count(LOG[0]) == 1
     groups = re.search(r"of its (\d+) groups", LOG[0])
     # Every other group of content, once, parsed by the time the join wants it.
     assert groups and len(set(read)) == len(read) == int(groups[1]) - 1
     assert set(read) <= set(parts._READERS)
+    # So were the running heads and folios and the other parts the last join used: the join itself
+    # parses only the part typeset now.
+    in_join = [key for thread, key in parsed if thread == threading.main_thread().name]
+    assert len(in_join) == 1 and len(parsed) > len(read) + 3
 
 
 def test_the_sections_are_typeset_while_the_timeline_is_measured(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

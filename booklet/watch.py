@@ -195,7 +195,7 @@ class Watcher:
         warm = initial and self.rebuild().ok and self.builder is build
         while not stop_event.is_set():
             sources = self.sources()
-            log.info("Watching %s (Ctrl-C to stop)", sources.describe(self.project))
+            announced = False
             for batch in watchfiles.watch(
                 *sources.roots(self.project),
                 watch_filter=sources.accepts,
@@ -205,6 +205,10 @@ class Watcher:
                 rust_timeout=POLL_MS,
                 yield_on_timeout=True,
             ):
+                if not announced:
+                    # Said only now that the folders are watched: a change saved from here on is seen.
+                    log.info("Watching %s (Ctrl-C to stop)", sources.describe(self.project))
+                    announced = True
                 self.ready.set()
                 if not batch:
                     if warm:

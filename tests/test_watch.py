@@ -166,6 +166,37 @@ def test_a_crash_is_reported_like_an_error(make_project) -> None:
     assert outcome.error == "unexpected RuntimeError: the typesetter fell over\n  hint: run `booklet build --debug` for the traceback"
 
 
+def test_watching_is_announced_once_the_folders_are_watched(make_project, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Someone who saves a file as soon as they read "Watching" must see it rebuilt: watchfiles
+    # watches the folders from the moment its generator starts.
+    import logging
+
+    import booklet.watch
+
+    events: list[str] = []
+
+    def watch(*roots: Path, stop_event: threading.Event, **options: object) -> Iterator[set[tuple[Change, str]]]:
+        events.append("watched")
+        stop_event.set()
+        yield set()
+
+    class Announced(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Watching "):
+                events.append("announced")
+
+    monkeypatch.setattr(booklet.watch.watchfiles, "watch", watch)
+    handler = Announced()
+    logger = logging.getLogger("booklet.watch")
+    logger.addHandler(handler)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    try:
+        Watcher(make_project(), builder=lambda *args, **options: []).run(threading.Event(), initial=False)
+    finally:
+        logger.removeHandler(handler)
+    assert events == ["watched", "announced"]
+
+
 def test_watch_command_stops_cleanly_on_ctrl_c(make_project) -> None:
     project = make_project()
     with Booklet("watch", "--project", str(project), cwd=project) as booklet:

@@ -366,8 +366,9 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     context = _look_context(pub, look, dict(pub.context))
     digest = functools.partial(_inputs_digest, pub)
     cache = parts.Cache(pub.cache / "parts")
+    path = config.out_dir / f"{config.name}-{look.name}.pdf"
     # The parts the last build of this edition joined: read ahead while the workers typeset, as this build is likely to join them too.
-    joined = pub.cache / "editions" / f"{config.name}-{look.name}.pdf.parts"
+    joined = pub.cache / "editions" / f"{path.name}.parts"
     try:
         joined_before = joined.read_text(encoding="utf-8").split()
     except OSError:
@@ -387,8 +388,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         if pub.timeline is not None and "spreads" not in pub.memo:
             early = html_for({})
             early_head = digest(early.head)
-            runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=early_head), cache))
-            runner.hints = joined_before
+            runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=early_head), cache, hints=joined_before))
             runner.ahead([_content_job(early, look, early_head, digest, group) for group in _section_groups(early)])
         has_timeline = pub.timeline is not None and bool(_spreads(pub))
         if has_timeline:
@@ -410,8 +410,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         first_sections = len(groups)
         groups += _section_groups(split)
         if runner is None:
-            runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=head_digest), cache))
-            runner.hints = joined_before
+            runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=head_digest), cache, hints=joined_before))
         jobs = [content_job(group) for group in groups]
         # The front matter and the first group of sections: between them, every face and stylesheet, for warm_up.
         parts.remember(runner.setup, [jobs[0], *jobs[first_sections : first_sections + 1]])
@@ -505,7 +504,6 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     html = _with_padding(_swap_images(final.document(body), images), padding_html)
     marks = look.cmyk and config.print.marks
     identity = parts.key_of(look.name, html, digest(html), str(marks))
-    path = config.out_dir / f"{config.name}-{look.name}.pdf"
     # Each page: its part's page, and the running heads and folios drawn over it.
     below = [Layer(piece.content.key, piece.content.pdf, piece.first + index) for piece in slices for index in range(piece.count)]
     above = [

@@ -571,7 +571,7 @@ def key_of(*pieces: str | bytes) -> str:
 class Runner:
     """Typesets jobs in a pool of worker processes, one per core, reusing what the cache holds."""
 
-    def __init__(self, setup: Setup, cache: Cache, *, workers: int | None = None):
+    def __init__(self, setup: Setup, cache: Cache, *, workers: int | None = None, hints: Sequence[str] = ()):
         self.setup = setup
         # What goes with each job to a worker: it must pickle, so without ``describe`` (errors are told again here).
         self.sent = dataclasses.replace(setup, describe=None)
@@ -583,7 +583,7 @@ class Runner:
         self.made: dict[str, Typeset] = {}  # what every run gave so far: the join will read them all
         self.pending: dict[str, concurrent.futures.Future[tuple[str, Typeset | BaseException]]] = {}  # started by ``ahead``
         # Parts the last build joined (keys, from the cache), to read ahead too: the join is likely to want them again.
-        self.hints: Sequence[str] = ()
+        self.hints = hints
 
     def __enter__(self) -> Runner:
         return self

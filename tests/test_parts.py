@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pypdfium2 as pdfium
@@ -287,19 +288,19 @@ def test_the_sections_are_typeset_while_the_timeline_is_measured(generated: Path
     assert groups and typeset_count(LOG[0], content=True) == int(groups[1])
 
 
+def plain_setup(folder: Path) -> Any:
+    """What workers need to typeset documents of ``folder``, in RGB, with no colour profile."""
+    from booklet import parts
+
+    return parts.Setup(
+        base=folder, roots=(folder,), cache=folder / "cache", variant=None, max_ppi=300.0, cmyk=False, profile=None, intent="perceptual"
+    )
+
+
 def test_only_several_documents_are_started_ahead(tmp_path: Path) -> None:
     from booklet import parts
 
-    setup = parts.Setup(
-        base=tmp_path,
-        roots=(tmp_path,),
-        cache=tmp_path / "cache",
-        variant=None,
-        max_ppi=300.0,
-        cmyk=False,
-        profile=None,
-        intent="perceptual",
-    )
+    setup = plain_setup(tmp_path)
     one = parts.Job("one", "<html><body><p>One</p></body></html>", 0)
     two = parts.Job("two", "<html><body><p>Two</p><p style='break-before: page'>Three</p></body></html>", 0)
     with parts.Runner(setup, parts.Cache(tmp_path / "parts"), workers=2) as runner:
@@ -791,16 +792,7 @@ def test_a_part_is_laid_out_without_margin_boxes_even_where_a_stylesheet_insists
     assert margin_boxes(margin_boxes=False) == [[], []]
 
     # A worker typesets a part without them; a furniture document, which is nothing but them, with them.
-    setup = parts.Setup(
-        base=tmp_path,
-        roots=(tmp_path,),
-        cache=tmp_path / "cache",
-        variant=None,
-        max_ppi=300.0,
-        cmyk=False,
-        profile=None,
-        intent="perceptual",
-    )
+    setup = plain_setup(tmp_path)
     parts._start_worker(setup)
     part = parts._typeset(parts.Job("part", html, 0))
     furniture = parts._typeset(parts.Job("furniture", html, 0, furniture=True))

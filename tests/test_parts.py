@@ -624,6 +624,31 @@ def test_weasyprint_is_imported_the_usual_way_when_a_library_is_only_found_by_lo
     assert "ldconfig" in found[0] and found[1] == "True"
 
 
+def test_weasyprint_fixed_size_arrays_are_made_without_parsing_and_are_cffis_own_types() -> None:
+    # WeasyPrint's font subsetting asks cffi for an array of each size it meets: 'hb_codepoint_t[1298]'.
+    script = textwrap.dedent(
+        """
+        from booklet.typeset import load_weasyprint
+        load_weasyprint()
+        from weasyprint.text.ffi import ffi
+        parser, parses = ffi._parser, []
+        real = parser._parse
+        parser._parse = lambda source: parses.append(source) or real(source)
+        made = [ffi.new("hb_codepoint_t[%d]" % size, list(range(size))) for size in (3, 1298, 3)]
+        four = ffi.new("char[4]", b"abc")
+        after = len(parses)
+        with ffi._lock:
+            own = ffi._get_cached_btype(parser.parse_type("hb_codepoint_t[1298]"))
+        print(after, ffi.typeof(made[1]) is own, ffi.typeof(made[0]) is ffi.typeof(made[2]), list(made[1][1295:1298]), ffi.string(four))
+        print(ffi.typeof(ffi.new("PangoRectangle *")).cname, len(parses) > after)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    # Each item type is parsed once (hb_codepoint_t, char), and no size.
+    assert out[0] == "2 True True [1295, 1296, 1297] b'abc'"
+    assert out[1] == "PangoRectangle * True", "other types are parsed as before"
+
+
 def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_and_preflight(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

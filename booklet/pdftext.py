@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,9 @@ class Page:
         inner_bottom, inner_top = self.height - trim_bottom + bottom, self.height - trim_top - top
         near = []
         for glyph in self._read_glyphs():
-            reach = glyph.top - glyph.bottom
-            if glyph.left < inner_left or glyph.right > inner_right or glyph.bottom - reach < inner_bottom or glyph.top + reach > inner_top:
+            _, _, left, right, bottom, top = glyph
+            reach = top - bottom
+            if left < inner_left or right > inner_right or bottom - reach < inner_bottom or top + reach > inner_top:
                 near.append(glyph)
         return [self._measure(glyph) for glyph in near]
 
@@ -110,7 +112,7 @@ class Page:
         A character's em box starts at its font's descent, where its loose box starts too (or the ink
         reaches lower), so it rises above the bottom of its loose box.
         """
-        glyphs = sorted(self._read_glyphs(), key=lambda g: g.bottom)
+        glyphs = sorted(self._read_glyphs(), key=operator.itemgetter(4))  # by bottom
         for position, glyph in enumerate(glyphs):
             following = glyphs[position + 1].bottom if position + 1 < len(glyphs) else float("inf")
             yield self.height - following, self._measure(glyph)
@@ -142,11 +144,10 @@ class Page:
         if self._glyphs is not None:
             return self._glyphs
         # This loop runs for every character of every page checked: what it calls is made once, outside it.
-        textpage = ctypes.cast(self._textpage.raw, ctypes.c_void_p)
-        loose_box = _loose_char_box()
-        rect = raw.FS_RECTF()
-        address = ctypes.addressof(rect)
-        values = memoryview(rect).cast("B").cast("f")  # left, top, right, bottom
+        ffi, loose_box = _loose_char_box()
+        textpage = ffi.cast("void *", ctypes.cast(self._textpage.raw, ctypes.c_void_p).value)
+        rect = ffi.new("FS_RECTF *")
+        values = memoryview(ffi.buffer(rect)).cast("f")  # left, top, right, bottom
         glyph = tuple.__new__
         glyphs: list[_Glyph] = []
         append = glyphs.append
@@ -156,14 +157,14 @@ class Page:
             if char.isspace():
                 previous = None
                 continue
-            loose_box(textpage, index, address)
+            loose_box(textpage, index, rect)
             left, top, right, bottom = values
             box = (left, right, bottom, top)
             if box == previous:
                 # One glyph, several characters: a ligature such as 'fi', one character to pdfminer too.
                 glyphs[-1] = glyph(_Glyph, (glyphs[-1][0], glyphs[-1][1] + char, *box))
             else:
-                append(glyph(_Glyph, (index, char, left, right, bottom, top)))
+                append(glyph(_Glyph, (index, char, *box)))
             previous = box
         self._glyphs = glyphs
         return glyphs
@@ -251,10 +252,18 @@ class Document:
 
 
 @functools.cache
-def _loose_char_box() -> Any:
-    """pdfium's ``FPDFText_GetLooseCharBox`` taking plain addresses: pypdfium2's checks each pointer's type, once a character."""
+def _loose_char_box() -> tuple[Any, Any]:
+    """pdfium's ``FPDFText_GetLooseCharBox`` called through cffi, with the cffi that calls it.
+
+    It is called once a character: through ctypes a call costs about twice as much, through
+    pypdfium2's own binding more again (it checks each pointer's type).
+    """
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef("typedef struct { float left, top, right, bottom; } FS_RECTF;")
     address = ctypes.cast(raw.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
-    return ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(address)
+    return ffi, ffi.cast("int (*)(void *, int, FS_RECTF *)", address)
 
 
 def _base_font_name(font) -> str:

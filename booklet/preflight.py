@@ -534,7 +534,9 @@ def _colour(page: Any) -> tuple[bool, tuple[str, ...]]:
         xobject = xobject.get_object()
         if xobject.get("/Subtype") == "/Image" and "RGB" in str(xobject.get("/ColorSpace", "")):
             rgb_images.append(str(name))
-    return bool(_RGB_OPERATOR.search(data) or b"/DeviceRGB" in data), tuple(rgb_images)
+    # The operator's name first: a search for it is quick, the expression's is not.
+    rgb = (b"rg" in data or b"RG" in data) and _RGB_OPERATOR.search(data) is not None
+    return rgb or b"/DeviceRGB" in data, tuple(rgb_images)
 
 
 # ---- page checks -----------------------------------------------------------

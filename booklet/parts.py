@@ -584,11 +584,13 @@ class Runner:
         self.pending: dict[str, concurrent.futures.Future[tuple[str, Typeset | BaseException]]] = {}  # started by ``ahead``
         # Parts the last build joined (keys, from the cache), to read ahead too: the join is likely to want them again.
         self.hints = hints
+        self.reading: threading.Thread | None = None  # reads parts ahead for the join, while the workers typeset
 
     def __enter__(self) -> Runner:
         return self
 
     def __exit__(self, kind: object, *exc: object) -> None:
+        self._done_reading()
         if self.pool is None:
             return
         for future in self.pending.values():
@@ -644,7 +646,8 @@ class Runner:
             return results
         log.debug("Typesetting %d part(s), %d from the cache", len(todo), len(results))
         self.typeset += len(todo)
-        reading = None
+        # The workers have their jobs by now: waiting for the last run's reading keeps none of them waiting.
+        self._done_reading()
         if fresh and alone:
             done = itertools.chain(map(functools.partial(_run, self.setup), fresh), done)
         else:
@@ -654,30 +657,33 @@ class Runner:
             if unread_parts or hinted:
                 # While the workers typeset, this process reads the parts it already has for the join, and
                 # those the last join used: it would otherwise only wait. (The pool's processes are forked by now.)
-                reading = threading.Thread(
+                # The reading may outlast the run: the next run, or the end of the Runner, waits for it.
+                self.reading = threading.Thread(
                     target=read_ahead,
                     args=(unread_parts,),
                     kwargs={"keys": hinted, "cache": self.cache},
                     name="booklet-read-ahead",
                     daemon=True,
                 )
-                reading.start()
+                self.reading.start()
         done = itertools.chain((future.result() for future in started.values()), done)
         errors = []
-        try:
-            for key, value in done:
-                if isinstance(value, BaseException):
-                    errors.append(self._told(value))
-                    continue
-                self.cache.put(key, value)
-                results[key] = value
-        finally:
-            if reading is not None:
-                reading.join()
+        for key, value in done:
+            if isinstance(value, BaseException):
+                errors.append(self._told(value))
+                continue
+            self.cache.put(key, value)
+            results[key] = value
         if errors:
             raise errors[0]
         self.made.update(results)
         return results
+
+    def _done_reading(self) -> None:
+        """Wait for the parts being read ahead, if they are."""
+        if self.reading is not None:
+            self.reading.join()
+            self.reading = None
 
     def _told(self, error: BaseException) -> BaseException:
         """A worker's error, with the source file it could not name."""

@@ -314,6 +314,32 @@ def test_only_several_documents_are_started_ahead(tmp_path: Path) -> None:
         assert [len(done["one"].pages), len(done["two"].pages)] == [1, 2]
 
 
+def test_a_run_does_not_wait_for_the_parts_read_ahead_and_the_runner_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The workers would wait with it: the next documents are only made once a run is over.
+    from booklet import parts
+
+    monkeypatch.setattr(parts, "_READERS", {})
+    events: list[str] = []
+    release = threading.Event()
+    real = parts.read_ahead
+
+    def slow(typesets, **hints):
+        release.wait(timeout=5)
+        real(typesets, **hints)
+        events.append("read " + " ".join(sorted(part.key for part in typesets)))
+
+    monkeypatch.setattr(parts, "read_ahead", slow)
+    pages = [parts.Job(name, f"<html><body><p>{name}</p></body></html>", 0) for name in ("one", "two", "three", "four")]
+    with parts.Runner(plain_setup(tmp_path), parts.Cache(tmp_path / "parts"), workers=2) as runner:
+        runner.run(pages[:2])
+        runner.run(pages[2:])
+        events.append("second run over")
+        release.set()
+    events.append("runner over")
+    assert events == ["second run over", "read one two", "runner over"]
+    assert {"one", "two"} <= set(parts._READERS)
+
+
 def test_one_new_part_is_typeset_while_the_cached_ones_are_read_without_weasyprint_here(tmp_path: Path) -> None:
     # In a fresh process: this one has long imported WeasyPrint.
     script = textwrap.dedent(

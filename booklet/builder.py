@@ -522,7 +522,14 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     stamp = pub.cache / "editions" / f"{path.name}.stamp"
     pdf = _unchanged(path, stamp, identity)
     if pdf is None:
-        pdf = parts.join(slices, furniture, identity=identity.encode(), fonts=_declared_fonts(html, pub.roots), cache=pub.cache / "subsets")
+        pdf = parts.join(
+            slices,
+            furniture,
+            identity=identity.encode(),
+            fonts=_declared_fonts(html, pub.roots),
+            cache=pub.cache / "subsets",
+            streams=pub.cache / "editions" / f"{path.name}.streams",
+        )
         if marks:
             pdf = typeset.add_crop_marks(pdf, bleed=config.page.bleed)
         pub.memo.setdefault("stamps", []).append((stamp, f"{identity} {hashlib.sha256(pdf).hexdigest()}"))

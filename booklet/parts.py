@@ -845,11 +845,13 @@ def join(
     identity: bytes,
     fonts: Sequence[Path] = (),
     cache: Path | None = None,
+    streams: Path | None = None,
 ) -> bytes:
     """One PDF from the slices in order, each page with its furniture drawn over it.
 
     Each of ``fonts`` (the font files the publication declares) is embedded once, as one subset
-    with every glyph the parts use (``cache`` keeps such subsets for the next join).
+    with every glyph the parts use (``cache`` keeps such subsets for the next join). ``streams``
+    (a file) keeps the streams this join compressed, for the next join of the same edition.
 
     One set of named destinations and one outline for the whole; the first slice's metadata,
     output intent and language; the parts' structure trees joined when they are tagged.
@@ -927,7 +929,7 @@ def join(
         catalog[NameObject("/Names")] = DictionaryObject({NameObject("/Dests"): DictionaryObject({NameObject("/Names"): tree})})
     _add_outline(writer, outline)
     subsets.merge(writer, fonts, cache=cache)
-    _compress(writer)
+    _compress(writer, streams)
     digest = hashlib.sha256(identity).hexdigest()
     writer._ID = ArrayObject([ByteStringObject(digest[:32].encode()), ByteStringObject(digest[:32].encode())])
     _stable_document_id(catalog, digest)
@@ -1081,12 +1083,19 @@ def _set_parents(parent_ref: Any) -> None:
                     stack.append(kid)
 
 
-def _compress(writer: Any) -> None:
-    """Keep one copy of what the parts share (the colour profile, images, fonts), and compress each stream once."""
+def _compress(writer: Any, streams: Path | None = None) -> None:
+    """Keep one copy of what the parts share (the colour profile, images, fonts), and compress each stream once.
+
+    With ``streams`` (a file), a stream the last join compressed is taken from there: after an
+    edit, most of the pages are the same.
+    """
+    import pickle
     import zlib
     from concurrent.futures import ThreadPoolExecutor
 
     from pypdf.generic import EncodedStreamObject, NameObject, StreamObject
+
+    from booklet.output import write_cache
 
     _dedupe(writer)
     todo = [
@@ -1094,9 +1103,24 @@ def _compress(writer: Any) -> None:
         for number, obj in enumerate(writer._objects)
         if isinstance(obj, StreamObject) and "/Filter" not in obj and obj.get("/Type") != "/Metadata"
     ]
+    known: dict[bytes, bytes] = {}
+    if streams is not None:
+        try:
+            loaded = pickle.loads(streams.read_bytes())
+            known = loaded if isinstance(loaded, dict) else {}
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+            pass
+    # By the bytes and the zlib that compressed them: another zlib may compress them otherwise.
+    version = zlib.ZLIB_RUNTIME_VERSION.encode()
+    digests = [hashlib.sha256(version + writer._objects[number].get_data()).digest() for number in todo]
+    missing = list(dict.fromkeys(digest for digest in digests if digest not in known))
+    data_of = {digest: writer._objects[number].get_data() for number, digest in zip(todo, digests, strict=True) if digest not in known}
     # zlib lets go of the interpreter while it works: threads compress side by side.
     with ThreadPoolExecutor(max_workers=workers()) as threads:
-        compressed = list(threads.map(lambda number: zlib.compress(writer._objects[number].get_data()), todo))
+        known.update(zip(missing, threads.map(lambda digest: zlib.compress(data_of[digest]), missing), strict=True))
+    compressed = [known[digest] for digest in digests]
+    if streams is not None:
+        write_cache(streams, pickle.dumps(dict(zip(digests, compressed, strict=True)), protocol=pickle.HIGHEST_PROTOCOL))
     for number, data in zip(todo, compressed, strict=True):
         obj = writer._objects[number]
         encoded = EncodedStreamObject()

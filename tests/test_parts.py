@@ -224,6 +224,42 @@ def test_a_one_word_edit_typesets_one_part_and_matches_a_single_pass(generated: 
     # The group holding the section; its pages and page numbers are unchanged, so nothing else.
     assert typeset_count(LOG[0]) == 1
     assert_same_publication(pdf, build(project, tmp_path / "single", "--single-pass"))
+    # What the rebuild took from the last build (parts, furniture, compressed streams) makes the same bytes.
+    assert pdf.read_bytes() == build(project, tmp_path / "cold").read_bytes()
+
+
+def test_the_join_compresses_only_the_streams_the_last_join_did_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zlib
+
+    import pypdf
+    from pypdf.generic import StreamObject
+
+    from booklet import parts
+
+    compressed: list[bytes] = []
+    real = zlib.compress
+    monkeypatch.setattr(zlib, "compress", lambda data, *args: compressed.append(data) or real(data, *args))
+
+    def join(*datas: bytes) -> list[bytes]:
+        writer = pypdf.PdfWriter()
+        numbers = []
+        for data in datas:
+            stream = StreamObject()
+            stream.set_data(data)
+            numbers.append(writer._add_object(stream).idnum)
+        parts._compress(writer, tmp_path / "streams")
+        return [writer._objects[number - 1]._data for number in numbers]
+
+    first = join(b"one " * 100, b"two " * 100, b"three " * 100)
+    assert sorted(compressed) == sorted([b"one " * 100, b"two " * 100, b"three " * 100])
+    compressed.clear()
+    second = join(b"one " * 100, b"two " * 100, b"four " * 100)
+    assert compressed == [b"four " * 100]
+    assert second[:2] == first[:2] and [zlib.decompress(data) for data in second] == [b"one " * 100, b"two " * 100, b"four " * 100]
+    # The file keeps what the last join used, no more: 'three' is compressed again.
+    compressed.clear()
+    join(b"three " * 100)
+    assert compressed == [b"three " * 100]
 
 
 def test_the_parts_found_in_the_cache_are_read_while_the_edited_one_is_typeset(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,66 +128,119 @@ def _subset(original: Path, glyphs: set[int], *, cache: Path | None) -> bytes | 
             return stored.read_bytes()
         except OSError:
             pass
-    from weasyprint.pdf.fonts import Font
-    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
-
-    if not harfbuzz_subset or not harfbuzz.hb_version_atleast(4, 1, 0):
-        return None  # WeasyPrint subsets with fontTools then, without the same guarantees: keep the parts' own
-    face = _face(original.read_bytes())
-    if face is None:
-        return None
-    holder = _Holder(face, original)
-    Font._harfbuzz_subset(holder, dict.fromkeys(sorted(glyphs), ""), False)
-    if holder.file_content is None:
-        return None
-    if stored is not None:
+    data = _harfbuzz_subset(original.read_bytes(), glyphs)
+    if data is not None and stored is not None:
         from booklet.output import write_cache
 
-        write_cache(stored, holder.file_content)
-    return holder.file_content
+        write_cache(stored, data)
+    return data
 
 
-class _Holder:
-    """What WeasyPrint's subsetting reads of a font and writes back."""
-
-    def __init__(self, face: Any, path: Path):
-        self.hb_face = face
-        self.missing = False
-        self.family = path.stem
-        self.file_content: bytes | None = None
-
+# The HarfBuzz calls WeasyPrint's subsetting makes, bound here: importing WeasyPrint for them
+# costs a process that has not (the join after an edit that brings new glyphs) a sixth of a second.
+_DECLARATIONS = """
+    typedef struct hb_blob_t hb_blob_t;
+    typedef struct hb_face_t hb_face_t;
+    typedef struct hb_set_t hb_set_t;
+    typedef struct hb_subset_input_t hb_subset_input_t;
+    typedef uint32_t hb_codepoint_t;
+    typedef uint32_t hb_tag_t;
+    hb_blob_t * hb_blob_create (const char *data, unsigned int length, int mode, void *user_data, void *destroy);
+    hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index);
+    void hb_blob_destroy (hb_blob_t *blob);
+    void hb_face_destroy (hb_face_t *face);
+    hb_blob_t * hb_face_reference_blob (hb_face_t *face);
+    const char * hb_blob_get_data (hb_blob_t *blob, unsigned int *length);
+    hb_tag_t hb_tag_from_string (const char *str, int len);
+    void hb_set_add_sorted_array (hb_set_t *set, const hb_codepoint_t *sorted_codepoints, unsigned int num_codepoints);
+    int hb_version_atleast (unsigned int major, unsigned int minor, unsigned int micro);
+"""
+_SUBSET_DECLARATIONS = """
+    hb_subset_input_t * hb_subset_input_create_or_fail (void);
+    void hb_subset_input_destroy (hb_subset_input_t *input);
+    hb_set_t * hb_subset_input_glyph_set (hb_subset_input_t *input);
+    hb_set_t * hb_subset_input_set (hb_subset_input_t *input, int set_type);
+    void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned int value);
+    hb_face_t * hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
+"""
+# hb_subset_flags_t and hb_subset_sets_t values, as HarfBuzz's hb-subset.h has them.
+_NO_HINTING, _RETAIN_GIDS, _DESUBROUTINIZE, _PASSTHROUGH_UNRECOGNIZED = 0x1, 0x2, 0x4, 0x20
+_DROP_TABLE_TAG = 3
+# The tables WeasyPrint drops from its subsets, in the order of their tags' values.
+_DROPPED = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
+# Each library by its Linux file name first, which the loader finds without a search, then by the names it has elsewhere.
+_HARFBUZZ = ("libharfbuzz.so.0", "libharfbuzz.0.dylib", "libharfbuzz-0", "harfbuzz", "harfbuzz-0.0")
+_HARFBUZZ_SUBSET = (
+    "libharfbuzz-subset.so.0",
+    "libharfbuzz-subset.0.dylib",
+    "libharfbuzz-subset-0",
+    "harfbuzz-subset",
+    "harfbuzz-subset-0.0",
+)
 
 _HB: Any = None
 
 
-def _face(data: bytes) -> Any:
-    """A HarfBuzz face of ``data``, as a pointer of WeasyPrint's own HarfBuzz bindings."""
+def _bindings() -> tuple[Any, Any, Any] | None:
+    """cffi, HarfBuzz and HarfBuzz's subsetter (4.1 or later, as WeasyPrint asks), or None without them."""
     global _HB
-    import cffi
-    from weasyprint.text import ffi as weasyprint_ffi
-
     if _HB is None:
-        own = cffi.FFI()
-        own.cdef(
-            """
-            typedef struct hb_blob_t hb_blob_t;
-            typedef struct hb_face_t hb_face_t;
-            hb_blob_t * hb_blob_create (const char *data, unsigned int length, int mode, void *user_data, void *destroy);
-            hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index);
-            void hb_blob_destroy (hb_blob_t *blob);
-            void hb_face_destroy (hb_face_t *face);
-            """
-        )
-        library = weasyprint_ffi._dlopen(own, "harfbuzz", "harfbuzz-0.0", "libharfbuzz-0", "libharfbuzz.so.0", "libharfbuzz.0.dylib")
-        _HB = (own, library)
-    own, library = _HB
-    buffer = own.new("char[]", data)
+        import cffi
+
+        ffi = cffi.FFI()
+        ffi.cdef(_DECLARATIONS)
+        ffi.cdef(_SUBSET_DECLARATIONS)
+        harfbuzz, subset = _open(ffi, _HARFBUZZ), _open(ffi, _HARFBUZZ_SUBSET)
+        usable = harfbuzz is not None and subset is not None and harfbuzz.hb_version_atleast(4, 1, 0)
+        _HB = (ffi, harfbuzz, subset) if usable else False
+    return _HB or None
+
+
+def _open(ffi: Any, names: Iterable[str]) -> Any:
+    for name in names:
+        try:
+            return ffi.dlopen(name)
+        except OSError:
+            continue
+    return None
+
+
+def _harfbuzz_subset(data: bytes, glyphs: set[int]) -> bytes | None:
+    """The font ``data`` cut down to ``glyphs`` in the two passes of WeasyPrint's ``Font._harfbuzz_subset`` (without hinting)."""
+    bound = _bindings()
+    if bound is None or not glyphs:
+        return None  # WeasyPrint subsets with fontTools then, without the same guarantees: keep the parts' own
+    ffi, harfbuzz, subset = bound
     # HB_MEMORY_MODE_DUPLICATE (0): HarfBuzz keeps its own copy of the bytes.
-    blob = library.hb_blob_create(buffer, len(data), 0, own.NULL, own.NULL)
-    face = library.hb_face_create(blob, 0)
-    library.hb_blob_destroy(blob)
-    if face == own.NULL:
+    blob = harfbuzz.hb_blob_create(ffi.new("char[]", data), len(data), 0, ffi.NULL, ffi.NULL)
+    face = ffi.gc(harfbuzz.hb_face_create(blob, 0), harfbuzz.hb_face_destroy)
+    harfbuzz.hb_blob_destroy(blob)
+    if face == ffi.NULL:
         return None
-    address = int(own.cast("uintptr_t", face))
-    theirs = weasyprint_ffi.ffi
-    return theirs.gc(theirs.cast("hb_face_t *", address), weasyprint_ffi.harfbuzz.hb_face_destroy)
+    options = ffi.gc(subset.hb_subset_input_create_or_fail(), subset.hb_subset_input_destroy)
+    if options == ffi.NULL:
+        return None
+
+    def add(target: Any, values: Sequence[int]) -> None:
+        harfbuzz.hb_set_add_sorted_array(target, ffi.new("hb_codepoint_t[]", list(values)), len(values))
+
+    # First the glyphs used, at their own ids, with the tables WeasyPrint does not embed dropped.
+    add(subset.hb_subset_input_glyph_set(options), sorted(glyphs))
+    subset.hb_subset_input_set_flags(options, _RETAIN_GIDS | _PASSTHROUGH_UNRECOGNIZED | _DESUBROUTINIZE)
+    add(subset.hb_subset_input_set(options, _DROP_TABLE_TAG), [harfbuzz.hb_tag_from_string(tag, -1) for tag in _DROPPED])
+    face = ffi.gc(subset.hb_subset_or_fail(face, options), harfbuzz.hb_face_destroy)
+    if face == ffi.NULL:
+        return None
+    # Then every id up to the last one used, which drops the empty glyphs after it.
+    add(subset.hb_subset_input_glyph_set(options), range(max(glyphs) + 1))
+    subset.hb_subset_input_set_flags(options, _PASSTHROUGH_UNRECOGNIZED | _DESUBROUTINIZE | _NO_HINTING)
+    face = ffi.gc(subset.hb_subset_or_fail(face, options), harfbuzz.hb_face_destroy)
+    if face == ffi.NULL:
+        return None
+    blob = harfbuzz.hb_face_reference_blob(face)
+    try:
+        length = ffi.new("unsigned int *")
+        pointer = harfbuzz.hb_blob_get_data(blob, length)
+        return ffi.unpack(pointer, length[0]) if length[0] else None
+    finally:
+        harfbuzz.hb_blob_destroy(blob)

@@ -137,6 +137,54 @@ def test_the_parts_share_one_subset_of_each_font_and_one_colour_profile(sample_p
     assert sample_pdf.stat().st_size < 1.3 * (sample_single / sample_pdf.name).stat().st_size
 
 
+def test_the_joins_subsets_are_weasyprints_own_made_without_importing_it(tmp_path: Path) -> None:
+    import random
+
+    import cffi
+    from weasyprint.pdf.fonts import Font
+    from weasyprint.text import ffi as theirs
+
+    from booklet import subsets
+
+    def weasyprints(data: bytes, glyphs: set[int]) -> bytes | None:
+        # A face of WeasyPrint's own bindings, made as its fonts are made, subset by its own method.
+        own = cffi.FFI()
+        own.cdef(
+            "typedef struct hb_blob_t hb_blob_t; typedef struct hb_face_t hb_face_t;"
+            "hb_blob_t * hb_blob_create (const char *data, unsigned int length, int mode, void *user_data, void *destroy);"
+            "hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index); void hb_blob_destroy (hb_blob_t *blob);"
+        )
+        library = own.dlopen("libharfbuzz.so.0")
+        blob = library.hb_blob_create(own.new("char[]", data), len(data), 0, own.NULL, own.NULL)
+        face = library.hb_face_create(blob, 0)
+        library.hb_blob_destroy(blob)
+        holder = type("Holder", (), {})()
+        holder.hb_face = theirs.ffi.gc(theirs.ffi.cast("hb_face_t *", int(own.cast("uintptr_t", face))), theirs.harfbuzz.hb_face_destroy)
+        holder.missing, holder.family, holder.file_content = False, "font", None
+        Font._harfbuzz_subset(holder, dict.fromkeys(sorted(glyphs), ""), False)
+        return holder.file_content
+
+    random.seed(9)
+    fonts = sorted((ROOT / "assets" / "fonts").glob("*/*.[ot]tf"))
+    assert len(fonts) > 10
+    for font in fonts:
+        data = font.read_bytes()
+        glyphs = {0, *random.sample(range(1, 300), 40)}
+        made = subsets._harfbuzz_subset(data, glyphs)
+        assert made is not None and made == weasyprints(data, glyphs), font.name
+    # A join after an edit that brings new glyphs subsets in a process that has not loaded WeasyPrint.
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from booklet import subsets
+        made = subsets._subset(Path({str(fonts[0])!r}), {{0, 5, 40}}, cache=Path({str(tmp_path)!r}))
+        print(made is not None and len(made) > 0, "weasyprint" in sys.modules)
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split() == ["True", "False"]
+
+
 def test_sample_screen_in_parts_is_the_single_pass_and_tagged(sample_screen: Path, sample_single: Path) -> None:
     assert_same_publication(sample_screen, sample_single / sample_screen.name)
     reader = pypdf.PdfReader(sample_screen)

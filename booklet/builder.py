@@ -389,6 +389,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
             early = html_for({})
             early_head = digest(early.head)
             runner = stack.enter_context(parts.Runner(_part_setup(pub, look, head=early_head), cache, hints=joined_before))
+            _measure_ahead(pub, runner)
             runner.ahead([_content_job(early, look, early_head, digest, group) for group in _section_groups(early)])
         has_timeline = pub.timeline is not None and bool(_spreads(pub))
         if has_timeline:
@@ -810,6 +811,8 @@ def _spreads(pub: Project) -> tuple[timeline_layout.Spread, ...]:
     if "spreads" not in pub.memo:
         assert pub.timeline is not None
         pub.memo["spreads"] = timeline_layout.plan_spreads(pub.timeline, _geometry(pub.config), _measurer(pub))
+        for future in pub.memo.pop("measured_ahead", {}).values():
+            future.cancel()  # measured ahead for more spreads than they need
     return pub.memo["spreads"]
 
 
@@ -983,30 +986,18 @@ def _measurer(pub: Project, *, handout: bool = False) -> timeline_layout.Measure
     """Heights of timeline blocks as WeasyPrint sets them, with the publication's own templates and styles."""
 
     def measure(probes: Sequence[timeline_layout.Probe]) -> list[float]:
-        items = [
-            {
-                "kind": probe.kind,
-                "width": probe.width,
-                "label": timeline_layout.Label(probe.event, 0.0, probe.width, False, "right") if probe.event else None,
-                "row": timeline_layout.Row(0.0, (), ()),
-            }
-            for probe in probes
-        ]
-        html = layout.publication_html(
-            pub.env,
-            {**pub.context, "timeline": pub.timeline, "probes": items, "for_handout": handout},
-            templates_dir=pub.config.templates_dir,
-            template="timeline-measure.html",
-        )
+        html = _measure_html(pub, probes, handout=handout)
         # Measured once for given blocks, styles and fonts: a rebuild with nothing changed typesets nothing.
-        stored = pub.cache / "measure" / f"{parts.key_of('measure', html, _inputs_digest(pub, html))}.json"
+        stored = _measure_file(pub, html)
         try:
             return [float(v) for v in json.loads(stored.read_text(encoding="utf-8"))]
         except (OSError, ValueError, TypeError):
             pass
-        anchors: dict[str, tuple[float, float, float, float]] = {}
-        for page in _typeset(pub, html, reuse=_measure_reuse(pub)).pages:
-            anchors.update(page.anchors)
+        anchors = _measured_ahead(pub, html)
+        if anchors is None:
+            anchors = {}
+            for page in _typeset(pub, html, reuse=_measure_reuse(pub)).pages:
+                anchors.update(page.anchors)
         # Anchors are border boxes (x0, y0, x1, y1) in CSS pixels.
         heights = [(anchors[f"probe-{i}"][3] - anchors[f"probe-{i}"][1]) * MM_PER_UNIT["px"] for i in range(len(probes))]
         stored.parent.mkdir(parents=True, exist_ok=True)
@@ -1014,6 +1005,62 @@ def _measurer(pub: Project, *, handout: bool = False) -> timeline_layout.Measure
         return heights
 
     return measure
+
+
+def _measure_html(pub: Project, probes: Sequence[timeline_layout.Probe], *, handout: bool) -> str:
+    """The document that lays the timeline's ``probes`` out, one below the other, to measure their heights.
+
+    Made once for given probes: those measured ahead are asked for again.
+    """
+    made = pub.memo.setdefault("measure_html", {})
+    key = (handout, tuple(probes))
+    if key not in made:
+        made[key] = _render_measure_html(pub, probes, handout=handout)
+    return made[key]
+
+
+def _render_measure_html(pub: Project, probes: Sequence[timeline_layout.Probe], *, handout: bool) -> str:
+    items = [
+        {
+            "kind": probe.kind,
+            "width": probe.width,
+            "label": timeline_layout.Label(probe.event, 0.0, probe.width, False, "right") if probe.event else None,
+            "row": timeline_layout.Row(0.0, (), ()),
+        }
+        for probe in probes
+    ]
+    return layout.publication_html(
+        pub.env,
+        {**pub.context, "timeline": pub.timeline, "probes": items, "for_handout": handout},
+        templates_dir=pub.config.templates_dir,
+        template="timeline-measure.html",
+    )
+
+
+def _measure_file(pub: Project, html: str) -> Path:
+    return pub.cache / "measure" / f"{parts.key_of('measure', html, _inputs_digest(pub, html))}.json"
+
+
+def _measure_ahead(pub: Project, runner: parts.Runner) -> None:
+    """Send the timeline's first measuring documents to the workers, ahead of the sections.
+
+    This process then measures nothing itself unless the spreads need more than was sent: it
+    would load WeasyPrint, its fonts and stylesheets for it, which the workers have loaded anyway.
+    """
+    if pub.timeline is None:
+        return
+    htmls = [_measure_html(pub, probes, handout=False) for probes in timeline_layout.probes_ahead(pub.timeline, _geometry(pub.config))]
+    pub.memo["measured_ahead"] = runner.measure_ahead([html for html in htmls if not _measure_file(pub, html).is_file()])
+
+
+def _measured_ahead(pub: Project, html: str) -> dict[str, tuple[float, float, float, float]] | None:
+    """The anchors of a measuring document the workers typeset, if it was sent to them; None if not, or if it failed there."""
+    future = pub.memo.get("measured_ahead", {}).pop(html, None)
+    if future is None:
+        return None
+    anchors = future.result()
+    # A user's error is told by this process, which can name the file: it typesets the document itself.
+    return None if isinstance(anchors, BaseException) else anchors
 
 
 def _place_spreads(pub: Project, count: int) -> timeline_layout.Placement:

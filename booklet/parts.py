@@ -344,14 +344,35 @@ def _run(setup: Setup, job: Job) -> tuple[str, Typeset | BaseException]:
         return job.key, exc
 
 
-def _typeset(job: Job) -> Typeset:
+def _anchors(setup: Setup, html: str) -> dict[str, tuple[float, float, float, float]] | BaseException:
+    """The anchors of ``html`` typeset in this process (a document the build measures, not a part); a user's error as a value."""
     from booklet import typeset
 
+    if setup != _setup:
+        _start_worker(setup)
+    _prepared()
+    anchors: dict[str, tuple[float, float, float, float]] = {}
+    try:
+        for page in typeset.render(html, base=setup.base, fetcher=_fetcher, describe=_describe, reuse=_reuse).pages:
+            anchors.update(page.anchors)
+    except BookletError as exc:
+        return exc
+    return anchors
+
+
+def _prepared() -> None:
+    """WeasyPrint loaded (by a worker that left it for its first document), and the fetcher and fonts of the setup made."""
     global _import_later
     if _import_later:
         _import_later = False
         _load_weasyprint()
     _ready()
+
+
+def _typeset(job: Job) -> Typeset:
+    from booklet import typeset
+
+    _prepared()
     assert _setup is not None
     # A part's running heads and folios are typeset apart (its stylesheet turns them off): its pages get no margin boxes.
     bare = not job.furniture and not job.whole
@@ -678,6 +699,17 @@ class Runner:
             raise errors[0]
         self.made.update(results)
         return results
+
+    def measure_ahead(self, htmls: Sequence[str]) -> dict[str, concurrent.futures.Future[Any]]:
+        """Start typesetting ``htmls`` (documents to measure) in the build's early workers, before anything else sent.
+
+        Each future gives the document's anchors, or the user's error it met. None are started
+        without early workers: a long-lived process measures in its own.
+        """
+        if _early is None or not htmls:
+            return {}
+        pool = self._pool()
+        return {html: pool.submit(_anchors, self.sent, html) for html in dict.fromkeys(htmls)}
 
     def _done_reading(self) -> None:
         """Wait for the parts being read ahead, if they are."""

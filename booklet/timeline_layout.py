@@ -130,6 +130,27 @@ def plan_spreads(timeline: Timeline, geometry: Geometry, measure: Measure) -> tu
     )
 
 
+def probes_ahead(timeline: Timeline, geometry: Geometry, *, counts: int = 1) -> list[list[Probe]]:
+    """The probes ``plan_spreads`` measures first, each list a call of its ``measure``, in its order.
+
+    None of them depends on a height it measures: the heads, every event at its widest, and the
+    labels of the first ``counts`` numbers of spreads whose labels fit across. Measured ahead
+    (in the build's workers, while this process reads), they leave ``plan_spreads`` nothing to
+    typeset unless it needs more spreads than that.
+    """
+    width = _head_width(geometry)
+    rounds = [[Probe("head", width), Probe("key", width)], [Probe("event", LABEL_MAX, event) for event in timeline.events]]
+    for count in range(1, len(timeline.events) + 1):
+        if len(rounds) == 2 + counts:
+            break
+        across = [_across(group, geometry) for group in _balanced(timeline.events, count)]
+        if any(pair is None for pair in across):
+            continue  # _try_spreads gives up on it before it measures
+        labels = [label for pair in across if pair is not None for label in pair[0] + pair[1]]
+        rounds.append([Probe("event", label.width, label.event) for label in labels])
+    return rounds
+
+
 def _try_spreads(
     events: Sequence[Event],
     count: int,

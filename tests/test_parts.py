@@ -775,6 +775,30 @@ def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_
     assert typeset_count(result.output) > 0
 
 
+def test_the_workers_measure_the_timeline_and_this_process_loads_no_weasyprint(generated: Path, tmp_path: Path) -> None:
+    # In a process of its own: the test process has long imported WeasyPrint, and has threads (no early workers).
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from booklet import builder, cli, parts
+        sent, here = [], []
+        real_ahead, real_typeset = parts.Runner.measure_ahead, builder._typeset
+        parts.Runner.measure_ahead = lambda self, htmls: sent.extend(htmls) or real_ahead(self, htmls)
+        builder._typeset = lambda pub, html, **k: here.append(html) or real_typeset(pub, html, **k)
+        try:
+            cli.run(["build", "--project", {str(generated)!r}, "--out", {str(tmp_path / "out")!r}, "-e", "print", "-q"])
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        print(len(sent), len(here), "weasyprint" in sys.modules)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    # The heads, the events at their widest, the labels on one spread: sent ahead, none typeset here.
+    assert out == ["3", "0", "False"]
+    # Measured once: a rebuild finds the heights in the cache.
+    assert len(list((tmp_path / "out" / ".cache" / "measure").glob("*.json"))) == 3
+
+
 def test_a_rebuild_with_nothing_changed_typesets_nothing(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = build(generated, tmp_path / "out")
     made = first.read_bytes()

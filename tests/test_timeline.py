@@ -258,6 +258,32 @@ def test_forty_events_run_over_several_spreads_without_overlaps(make_project) ->
         assert min(c["size"] for number in pages for c in doc.pages[number - 1].chars) >= 7
 
 
+@pytest.mark.parametrize(("count", "label_height"), [(10, 12.0), (40, 12.0), (10, 150.0)])
+def test_the_probes_measured_ahead_are_those_the_spreads_ask_for_first(tmp_path: Path, count: int, label_height: float) -> None:
+    from booklet.timeline import load_timeline
+    from booklet.timeline_layout import Geometry, plan_spreads, probes_ahead
+
+    path = tmp_path / "timeline.yaml"
+    path.write_text(timeline_yaml(generated(count)), encoding="utf-8")
+    timeline = load_timeline(path, {"primary": "#112233"}, dict.fromkeys(["diplomacy", "economy", "culture", "defense"], "primary"))
+    assert timeline is not None
+    geometry = Geometry(width=148, height=210, outer=15, top=15, bottom=18, gutter=10)
+    calls: list[list[object]] = []
+
+    def measure(probes):
+        calls.append(list(probes))
+        # The heads, the events at their widest and the labels of a second try fit; the first labels as placed may not.
+        return [label_height if len(calls) == 3 else 12.0] * len(probes)
+
+    plan_spreads(timeline, geometry, measure)
+    ahead = probes_ahead(timeline, geometry)
+    # Ten events fit one spread across, forty do not: their labels are those of the first number of spreads that does.
+    assert len(ahead) == 3
+    assert calls[:3] == ahead
+    # Only labels too tall as placed make it try more spreads, which are measured as it asks.
+    assert len(calls) == (3 if label_height == 12.0 else 4)
+
+
 def test_a_single_event_still_makes_a_spread(make_project) -> None:
     event = ("1961-04-12", "The only event", "One event alone still makes a spread of its own.", "science")
     project = build_mini(make_project, {"content/timeline.yaml": timeline_yaml([event])})

@@ -1121,7 +1121,6 @@ def _compress(writer: Any, streams: Path | None = None) -> None:
     With ``streams`` (a file), a stream the last join compressed is taken from there: after an
     edit, most of the pages are the same.
     """
-    import pickle
     import zlib
     from concurrent.futures import ThreadPoolExecutor
 
@@ -1145,11 +1144,10 @@ def _compress(writer: Any, streams: Path | None = None) -> None:
     # By the bytes and the zlib that compressed them: another zlib may compress them otherwise.
     version = zlib.ZLIB_RUNTIME_VERSION.encode()
     digests = [hashlib.sha256(version + writer._objects[number].get_data()).digest() for number in todo]
-    missing = list(dict.fromkeys(digest for digest in digests if digest not in known))
-    data_of = {digest: writer._objects[number].get_data() for number, digest in zip(todo, digests, strict=True) if digest not in known}
+    missing = {digest: writer._objects[number].get_data() for number, digest in zip(todo, digests, strict=True) if digest not in known}
     # zlib lets go of the interpreter while it works: threads compress side by side.
     with ThreadPoolExecutor(max_workers=workers()) as threads:
-        known.update(zip(missing, threads.map(lambda digest: zlib.compress(data_of[digest]), missing), strict=True))
+        known.update(zip(missing, threads.map(zlib.compress, missing.values()), strict=True))
     compressed = [known[digest] for digest in digests]
     if streams is not None:
         write_cache(streams, pickle.dumps(dict(zip(digests, compressed, strict=True)), protocol=pickle.HIGHEST_PROTOCOL))

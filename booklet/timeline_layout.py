@@ -113,7 +113,7 @@ class Placement:
 
 def plan_spreads(timeline: Timeline, geometry: Geometry, measure: Measure) -> tuple[Spread, ...]:
     """Lay the events out over as few spreads as they fit, labels never narrower than LABEL_MIN and never clipped."""
-    head, key = measure([Probe("head", _head_width(geometry)), Probe("key", _head_width(geometry))])
+    head, key = measure(_head_probes(geometry))
     tops = {"verso": geometry.top + head + HEAD_GAP, "recto": geometry.top + key + HEAD_GAP}
     bottom = geometry.height - geometry.bottom
     _check_each_fits(timeline, bottom - max(tops.values()), measure, "a page")
@@ -138,17 +138,32 @@ def probes_ahead(timeline: Timeline, geometry: Geometry, *, counts: int = 1) -> 
     (in the build's workers, while this process reads), they leave ``plan_spreads`` nothing to
     typeset unless it needs more spreads than that.
     """
-    width = _head_width(geometry)
-    rounds = [[Probe("head", width), Probe("key", width)], [Probe("event", LABEL_MAX, event) for event in timeline.events]]
+    rounds = [_head_probes(geometry), _widest_probes(timeline)]
     for count in range(1, len(timeline.events) + 1):
         if len(rounds) == 2 + counts:
             break
-        across = [_across(group, geometry) for group in _balanced(timeline.events, count)]
-        if any(pair is None for pair in across):
-            continue  # _try_spreads gives up on it before it measures
-        labels = [label for pair in across if pair is not None for label in pair[0] + pair[1]]
-        rounds.append([Probe("event", label.width, label.event) for label in labels])
+        pages = _spread_pages(_balanced(timeline.events, count), geometry)
+        if pages is not None:  # else _try_spreads gives up on it before it measures
+            rounds.append(_label_probes([label for verso, recto in pages for label in verso + recto]))
     return rounds
+
+
+def _head_probes(geometry: Geometry) -> list[Probe]:
+    return [Probe("head", _head_width(geometry)), Probe("key", _head_width(geometry))]
+
+
+def _widest_probes(timeline: Timeline) -> list[Probe]:
+    return [Probe("event", LABEL_MAX, event) for event in timeline.events]
+
+
+def _label_probes(labels: list[Label]) -> list[Probe]:
+    return [Probe("event", label.width, label.event) for label in labels]
+
+
+def _spread_pages(groups: list[list[Event]], g: Geometry) -> list[tuple[list[Label], list[Label]]] | None:
+    """Each group's labels on its verso and recto, or None if a group does not fit across."""
+    across = [_across(group, g) for group in groups]
+    return None if any(pair is None for pair in across) else [pair for pair in across if pair is not None]
 
 
 def _try_spreads(
@@ -162,10 +177,9 @@ def _try_spreads(
 ) -> tuple[Spread, ...] | None:
     """The events on ``count`` spreads, or None if they do not fit across or up and down."""
     groups = _balanced(events, count)
-    across = [_across(group, g) for group in groups]
-    if any(pair is None for pair in across):
+    pages = _spread_pages(groups, g)
+    if pages is None:
         return None
-    pages = [pair for pair in across if pair is not None]
     heights = _heights([label for verso, recto in pages for label in verso + recto], measure)
     spreads = []
     for number, (group, (verso, recto)) in enumerate(zip(groups, pages, strict=True), start=1):
@@ -270,7 +284,7 @@ def _padded(pages: int) -> int:
 
 
 def _heights(labels: list[Label], measure: Measure) -> dict[Label, float]:
-    return dict(zip(labels, measure([Probe("event", label.width, label.event) for label in labels]), strict=True))
+    return dict(zip(labels, measure(_label_probes(labels)), strict=True))
 
 
 def _head_width(geometry: Geometry) -> float:
@@ -405,7 +419,7 @@ def _check_each_fits(timeline: Timeline, room: float, measure: Measure, where: s
 
     Returns the height of the shortest label.
     """
-    heights = measure([Probe("event", LABEL_MAX, event) for event in timeline.events])
+    heights = measure(_widest_probes(timeline))
     for event, height in zip(timeline.events, heights, strict=True):
         if height > room:
             raise ContentError(

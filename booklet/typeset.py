@@ -146,13 +146,19 @@ def remove_font_folders() -> None:
     document) waits for a collection of the cycles, which in a process about to end costs more
     than the removal.
     """
+    for config, maker in list(_font_folders.items()):
+        if maker == os.getpid():
+            _remove_font_folder(config)
+
+
+def _remove_font_folder(config: object) -> None:
+    """Remove the folder where a WeasyPrint font configuration keeps its fonts, and forget it."""
     import shutil
 
-    for config, maker in list(_font_folders.items()):
-        folder = getattr(config, "_folder", None)
-        if maker == os.getpid() and folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-            config._folder = None  # type: ignore[attr-defined]
+    folder = getattr(config, "_folder", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        config._folder = None  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -235,15 +241,8 @@ class Reuse:
         WeasyPrint removes it when the configuration is collected; a worker process ends without
         collecting, and at interpreter exit the removal fails, so it is done here, while all is well.
         """
-        import shutil
-
-        if os.getpid() != self.owner:
-            return
-        config = self.shared["font_config"]
-        folder = getattr(config, "_folder", None)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-            config._folder = None  # type: ignore[attr-defined]
+        if os.getpid() == self.owner:
+            _remove_font_folder(self.shared["font_config"])
 
     def freeze_profiles(self) -> None:
         """Keep each colour profile's bytes as first written: LittleCMS writes a profile that has been used differently."""

@@ -249,7 +249,7 @@ def _load(path: Path) -> Any:
 
 def _store(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), sync=False)
 
 
 def _read_content(config: Config, brand: Brand) -> tuple[list[Section], Timeline | None, str | None]:
@@ -1001,7 +1001,7 @@ def _measurer(pub: Project, *, handout: bool = False) -> timeline_layout.Measure
         # Anchors are border boxes (x0, y0, x1, y1) in CSS pixels.
         heights = [(anchors[f"probe-{i}"][3] - anchors[f"probe-{i}"][1]) * MM_PER_UNIT["px"] for i in range(len(probes))]
         stored.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(stored, json.dumps(heights).encode())
+        write_atomic(stored, json.dumps(heights).encode(), sync=False)
         return heights
 
     return measure

@@ -122,9 +122,13 @@ def process(
     params = f"{placed_mm[0]:.2f}x{placed_mm[1]:.2f}|{policy}|{profile.digest if profile and policy.cmyk else ''}".encode()
     key = hashlib.sha256(CACHE_VERSION + params + data).hexdigest()[:32]
     for existing in cache.glob(f"{key}-*dpi.*"):
-        with Image.open(existing) as image:
-            log.debug("Image cache hit for %s", source.name)
-            return Processed(existing, dpi=_dpi_from_name(existing), pixels=image.size)
+        try:
+            with Image.open(existing) as image:
+                log.debug("Image cache hit for %s", source.name)
+                return Processed(existing, dpi=_dpi_from_name(existing), pixels=image.size)
+        except OSError:
+            # Cache files are not flushed to disk: after a crash one may be empty. It is made again.
+            existing.unlink(missing_ok=True)
 
     image = _open(source, data)
     image = ImageOps.exif_transpose(image)
@@ -156,7 +160,7 @@ def process(
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG" if suffix == ".jpg" else "PNG", **options)  # no exif/icc: metadata stripped
     # A unique temporary name: two builds (or two workers) may make the same image at once.
-    write_atomic(target, buffer.getvalue())
+    write_atomic(target, buffer.getvalue(), sync=False)
     return Processed(target, dpi=dpi, pixels=image.size)
 
 

@@ -566,7 +566,7 @@ class Cache:
 
     def put(self, key: str, value: Typeset) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.folder / f"{key}.part", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(self.folder / f"{key}.part", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), sync=False)
 
 
 @functools.cache

@@ -405,7 +405,7 @@ def _store_page_cache(path: Path, pages: dict[str, PageFacts]) -> None:
     from booklet.output import write_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
+    write_atomic(path, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL), sync=False)
 
 
 def summary(findings: list[Finding]) -> str:

@@ -191,3 +191,13 @@ def test_background_images_go_through_the_pipeline(make_project) -> None:
     for page in pypdf.PdfReader(project / "build" / "mini-print.pdf").pages:
         walk(page.get("/Resources"))
     assert sorted(space for space in found.values() if space) == ["/DeviceCMYK", "/DeviceCMYK"]
+
+
+def test_a_cached_image_left_empty_by_a_crash_is_made_again(tmp_path: Path) -> None:
+    source = picture(tmp_path / "big.jpg")
+    first = process(source, placed_mm=(100, 66.67), policy=ImagePolicy(), cache=tmp_path / "cache")
+    made = first.path.read_bytes()
+    first.path.write_bytes(b"")
+    again = process(source, placed_mm=(100, 66.67), policy=ImagePolicy(), cache=tmp_path / "cache")
+    assert again == first
+    assert again.path.read_bytes() == made

@@ -1172,3 +1172,35 @@ def test_a_forked_worker_leaves_the_fonts_of_its_parent_in_place(tmp_path: Path)
     assert any(folder.iterdir()), "a worker removed fonts its parent still uses"
     reuse.close()
     assert not folder.exists()
+
+
+def test_a_build_flushes_to_disk_what_it_delivers_and_not_its_caches(generated: Path, tmp_path: Path) -> None:
+    # In a process of its own, whose workers are forked from it: they write the images.
+    log = tmp_path / "flushed.txt"
+    script = textwrap.dedent(
+        f"""
+        import os
+        from booklet import cli
+        real = os.fsync
+
+        def fsync(fd):
+            with open({str(log)!r}, "a") as out:
+                out.write(os.readlink(f"/proc/self/fd/{{fd}}") + "\\n")
+            real(fd)
+
+        os.fsync = fsync
+        try:
+            cli.run(["build", "--project", {str(generated)!r}, "--out", {str(tmp_path / "out")!r}, "-e", "print", "-q"])
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    # Each file is flushed under its temporary name, ".<name>.<random>.tmp", beside it.
+    flushed = {
+        str(Path(line).parent.relative_to(tmp_path / "out") / re.sub(r"^\.(.*)\.[^.]+\.tmp$", r"\1", Path(line).name))
+        for line in log.read_text().split()
+    }
+    assert "bench-print.pdf" in flushed
+    # A cache file a crash leaves empty is read as missing, and made again.
+    assert not [name for name in flushed if name.startswith((".cache/parts", ".cache/images", ".cache/measure", ".cache/preflight"))]

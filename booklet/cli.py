@@ -150,7 +150,7 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
 
     # The workers start now, and import WeasyPrint while this process imports the builder and reads the project.
     rebuild = (config.out_dir / fresh.STAMP).is_file()
-    with parts.early_workers(start=not single_pass, rebuild=rebuild):
+    with parts.early_workers(start=not single_pass, rebuild=rebuild, languages=[config.language]):
         from booklet.builder import build as run_build
 
         # What is imported lives as long as this process: kept out of the collections, as in the workers.

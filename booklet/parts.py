@@ -743,20 +743,21 @@ _early: concurrent.futures.ProcessPoolExecutor | None = None  # workers started 
 
 
 @contextlib.contextmanager
-def early_workers(*, start: bool = True, rebuild: bool = False) -> Iterator[None]:
+def early_workers(*, start: bool = True, rebuild: bool = False, languages: Sequence[str] = ()) -> Iterator[None]:
     """Start the workers now, while this process reads and renders what they will typeset; stop them after.
 
-    They import WeasyPrint meanwhile, so the first part does not wait for it. Only in a process
-    without other threads (a command-line build): elsewhere each Runner starts its own. With
-    ``rebuild`` (an earlier build left its parts), most parts are likely in the cache: only the
-    first worker imports WeasyPrint now, the others with their first part, if one comes.
+    They import WeasyPrint meanwhile, so the first part does not wait for it, and load the
+    hyphenation dictionaries of ``languages``. Only in a process without other threads (a
+    command-line build): elsewhere each Runner starts its own. With ``rebuild`` (an earlier build
+    left its parts), most parts are likely in the cache: only the first worker imports WeasyPrint
+    now, the others with their first part, if one comes.
     """
     global _early
     if not start or _early is not None or threading.active_count() > 1:
         yield
         return
     first = multiprocessing.get_context("fork").Lock()
-    _early = process_pool(workers(), preload=False, initializer=_import_weasyprint, initargs=(first, rebuild))
+    _early = process_pool(workers(), preload=False, initializer=_import_weasyprint, initargs=(first, rebuild, tuple(languages)))
     _early.submit(int)  # forked workers all start with the first job
     failed = True
     try:
@@ -805,11 +806,12 @@ def pool_of(count: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
 _import_later = False  # a worker that imports WeasyPrint with its first part
 
 
-def _import_weasyprint(first: Any, rebuild: bool) -> None:
+def _import_weasyprint(first: Any, rebuild: bool, languages: Sequence[str] = ()) -> None:
     """Import WeasyPrint, in the first worker to start (the one to take ``first``, a lock) before the others.
 
     The first is then ready sooner for an edit's lone part. In a ``rebuild`` the others import
     with their first part, if one comes: meanwhile they would only take a core from the first.
+    A worker that imports now loads the hyphenation dictionaries of ``languages`` after.
     """
     global _import_later
     if first.acquire(block=False):
@@ -817,11 +819,13 @@ def _import_weasyprint(first: Any, rebuild: bool) -> None:
             _load_weasyprint()
         finally:
             first.release()
+        _load_hyphenation(languages)
         return
     with first:
         pass
     if not rebuild:
         _load_weasyprint()
+        _load_hyphenation(languages)
         return
     # The first is waiting for a part by now, before this one: it gets the lone part.
     time.sleep(0.05)
@@ -836,6 +840,20 @@ def _load_weasyprint() -> None:
     load_weasyprint()
     # What is loaded lives as long as the worker: kept out of the collections, each of which would walk it all.
     gc.freeze()
+
+
+def _load_hyphenation(languages: Sequence[str]) -> None:
+    """Read the hyphenation dictionaries of ``languages`` as WeasyPrint would, which keeps them for the process.
+
+    Reading one takes a worker about 0.04 s, which its first document would otherwise spend:
+    the workers do it while they wait for the first documents.
+    """
+    import pyphen
+
+    for language in languages:
+        found = pyphen.language_fallback(language)
+        if found:
+            pyphen.Pyphen(lang=found)
 
 
 def process_pool(workers: int, *, preload: bool = True, **options: Any) -> concurrent.futures.ProcessPoolExecutor:

@@ -615,13 +615,18 @@ def test_an_early_worker_imports_weasyprint_in_its_turn_and_keeps_it_out_of_the_
             first.acquire()
             threading.Timer(0.1, first.release).start()
         before = gc.get_freeze_count()
-        parts._import_weasyprint(first, {rebuild})
-        print("weasyprint" in sys.modules, gc.get_freeze_count() > before + 50_000, parts._import_later, first.acquire(block=False))
+        parts._import_weasyprint(first, {rebuild}, ["en-GB"])
+        import pyphen
+        hyphenation = sorted(path.name for path in pyphen.hdcache)
+        print("weasyprint" in sys.modules, gc.get_freeze_count() > before + 50_000, parts._import_later, first.acquire(block=False), hyphenation)
         """
     )
-    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split(maxsplit=4)
     # Imported and kept out of the collections, or left to the worker's first part; the lock handed on either way.
-    assert " ".join(found) == expected + " True"
+    assert " ".join(found[:4]) == expected + " True"
+    # A worker that imports now reads the language's hyphenation dictionary too, as WeasyPrint names it.
+    imports_later = expected.split()[2] == "True"
+    assert found[4].strip() == ("[]" if imports_later else "['hyph_en_GB.dic']")
 
 
 def test_workers_stopped_after_a_failure_while_one_sends_a_result_let_the_process_exit(tmp_path: Path) -> None:

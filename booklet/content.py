@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import re
+import threading
 import xml.etree.ElementTree as etree  # noqa: N813 - the name Markdown uses
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +217,7 @@ _FOOTNOTE_ID = re.compile(r"""\b(id|href)="(#?)(fn|fnref):""")
 
 
 def markdown_to_html(text: str, *, prefix: str = "", cache: Path | None = None) -> str:
-    """Render Markdown with the extensions booklet supports (a fresh parser per call).
+    """Render Markdown with the extensions booklet supports (one parser per thread, reset for each text).
 
     ``prefix`` goes into footnote ids, which Markdown numbers from 1 in every file: without it,
     two sections' first footnotes would share an id and their links would cross. With ``cache``
@@ -232,14 +233,24 @@ def markdown_to_html(text: str, *, prefix: str = "", cache: Path | None = None) 
             return stored.read_text(encoding="utf-8")
         except OSError:
             pass
-    md = markdown.Markdown(extensions=[*MARKDOWN_EXTENSIONS, FigureExtension()], output_format="html")
-    html = md.convert(text)
+    html = _parser().reset().convert(text)
     html = _FOOTNOTE_ID.sub(lambda m: f'{m[1]}="{m[2]}{m[3]}:{prefix}-', html) if prefix else html
     if stored is not None:
         # An output folder that cannot be written is reported when the PDF is written.
         with contextlib.suppress(OSError):
             write_cache(stored, html.encode("utf-8"))
     return html
+
+
+_parsers = threading.local()
+
+
+def _parser() -> markdown.Markdown:
+    """This thread's Markdown parser: making one (its extensions, its patterns) costs as much as rendering a short section."""
+    md = getattr(_parsers, "md", None)
+    if md is None:
+        md = _parsers.md = markdown.Markdown(extensions=[*MARKDOWN_EXTENSIONS, FigureExtension()], output_format="html")
+    return md
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")

@@ -894,6 +894,42 @@ def test_footnotes_of_two_sections_have_ids_of_their_own() -> None:
     assert 'href="#fn:02-two-1"' in second
 
 
+def test_one_markdown_parser_renders_each_text_as_a_fresh_one_would() -> None:
+    import markdown
+
+    from booklet import content
+
+    texts = [
+        textwrap.dedent(
+            """
+            The UN[^a] met *HTML* folk at [the site][home].
+
+            *[HTML]: Hyper Text Markup Language
+            *[UN]: United Nations
+            [home]: https://example.org
+            [^a]: A note.
+
+            <div markdown="1">Some *inline* text.</div>
+
+            ![Two flags](flags.png "The flags")
+
+            Term
+            : Its definition
+            """
+        ),
+        "Plain text: no HTML, no UN, no [home] and no note.[^a]\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+        '<div markdown="1">Other *text*.</div>\n\nAnd the UN.',
+    ]
+    fresh = [
+        markdown.Markdown(extensions=[*content.MARKDOWN_EXTENSIONS, content.FigureExtension()], output_format="html").convert(text)
+        for text in texts
+    ]
+    # Abbreviations, references, footnotes and stashed HTML of a text do not carry into the next.
+    assert [content.markdown_to_html(text) for text in texts] == fresh
+    assert "<abbr" not in fresh[1] and "<abbr" not in fresh[2] and "example.org" not in fresh[1]
+    assert content._parser() is content._parser()
+
+
 # ---- Documents that share their stylesheets ----------------------------------------------
 
 

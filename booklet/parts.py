@@ -1161,7 +1161,7 @@ def _compress(writer: Any, streams: Path | None = None) -> None:
             pass
     # By the bytes and the zlib that compressed them: another zlib may compress them otherwise.
     version = zlib.ZLIB_RUNTIME_VERSION.encode()
-    digests = [hashlib.sha256(version + writer._objects[number].get_data()).digest() for number in todo]
+    digests = [_digest(version, writer._objects[number].get_data()) for number in todo]
     missing = {digest: writer._objects[number].get_data() for number, digest in zip(todo, digests, strict=True) if digest not in known}
     # zlib lets go of the interpreter while it works: threads compress side by side.
     with ThreadPoolExecutor(max_workers=workers()) as threads:
@@ -1179,6 +1179,13 @@ def _compress(writer: Any, streams: Path | None = None) -> None:
         writer._objects[number] = encoded
 
 
+def _digest(*pieces: bytes) -> bytes:
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)  # not joined first: that would copy every stream
+    return digest.digest()
+
+
 def _stored(stream: Any) -> bytes:
     """A stream's bytes as stored, without decoding them: equal streams of the parts are stored alike."""
     data = getattr(stream, "_data", None)
@@ -1189,13 +1196,13 @@ def _dedupe(writer: Any) -> None:
     """Point every reference to a stream at the first of its identical copies, and drop the copies."""
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
-    first: dict[bytes, int] = {}
+    # Keyed by the bytes themselves: equal keys are equal streams, and Python hashes bytes faster than SHA-256 does.
+    first: dict[tuple[str, bytes], int] = {}
     alias: dict[int, int] = {}
     for number, obj in enumerate(writer._objects, start=1):
         if not isinstance(obj, StreamObject):
             continue
-        described = repr(sorted((key, repr(value)) for key, value in obj.items() if key != "/Length")).encode()
-        key = hashlib.sha256(described + b"\0" + _stored(obj)).digest()
+        key = (repr(sorted((key, repr(value)) for key, value in obj.items() if key != "/Length")), _stored(obj))
         if key in first:
             alias[number] = first[key]
         else:

@@ -122,6 +122,11 @@ def run_preflight(
     colour_findings: list[Finding] = []
     known = _load_page_cache(cache)
     count = len(reader.pages)
+    # What needs no page's facts is checked first: the workers may still be reading the layers.
+    page_count = _check_page_count(reader, rules)
+    boxes = _check_boxes(reader)
+    section_findings = _check_sections(sections, rules, source_map)
+    link_findings = _check_links(html, sections) if html is not None else []
     if layers is not None and len(layers) == count:
         seen, kept = _layered(layers, rules, known, ahead)
     else:
@@ -135,14 +140,13 @@ def run_preflight(
         page_fonts.append(set(facts.fonts))
         page_findings += found
         colour_findings += colour
-    findings += _check_page_count(reader, rules)
+    findings += page_count
     findings += _check_fonts(reader, rules, source_map, page_fonts)
-    findings += _check_boxes(reader)
+    findings += boxes
     findings += colour_findings
     findings += page_findings
-    findings += _check_sections(sections, rules, source_map)
-    if html is not None:
-        findings += _check_links(html, sections)
+    findings += section_findings
+    findings += link_findings
     if glyph_fonts:
         findings += _check_glyphs(sections, glyph_fonts, pages_text)
     return findings

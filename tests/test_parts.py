@@ -572,10 +572,16 @@ def test_the_workers_check_the_layers_while_the_pages_are_joined(generated: Path
     monkeypatch.setattr(builder, "check_output", lambda *args, **options: made.append(real_check(*args, **options)) or made[-1])
     monkeypatch.setattr(parts, "join", join)
     monkeypatch.setattr(parts, "pool_of", pool_of)
+    order: list[str] = []
+    real_links, real_facts = preflight._check_links, preflight.Ahead.facts
+    monkeypatch.setattr(preflight, "_check_links", lambda *args: order.append("links") or real_links(*args))
+    monkeypatch.setattr(preflight.Ahead, "facts", lambda self: order.append("facts") or real_facts(self))
     project = tmp_path / "project"
     shutil.copytree(generated, project)
     out = tmp_path / "out"
     build(project, out)
+    # What needs no page's facts is checked before this process waits for the workers' layers.
+    assert order == ["links", "facts"]
     (sent,) = started
     # Each page's two layers (one blank page's for every blank page alike).
     assert sent is not None and len(sent.facts()) > len(texts(out / "bench-print.pdf")) * 3 // 2

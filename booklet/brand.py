@@ -6,6 +6,7 @@ import hashlib
 import logging
 import pickle
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -373,8 +374,7 @@ def _warn(path: Path, key: str, message: str) -> None:
 
 def _parse(raw: dict[str, Any], path: Path) -> Any:
     """Validate with brand_yml; keys it does not know are dropped with a warning, as at the top level."""
-    import brand_yml  # imported here: it pulls in pydantic, which is slow to import
-
+    brand_yml = _import_brand_yml()
     for _ in range(50):  # each pass drops the unknown keys pydantic found; a real error ends the loop
         try:
             return brand_yml.Brand.from_yaml_str(yaml.safe_dump(raw, allow_unicode=True), path=path)
@@ -388,6 +388,34 @@ def _parse(raw: dict[str, Any], path: Path) -> Any:
             for problem in extra:
                 _warn(path, _dotted(problem["loc"]), "unknown brand key is ignored")
     raise BrandError("has too many unknown keys", file=path)  # pragma: no cover - 50 nested levels of typos
+
+
+def _import_brand_yml() -> Any:
+    """brand_yml, imported here (it pulls in pydantic, slow to import) and without its fields' docstrings.
+
+    brand_yml has pydantic take each field's description from the docstring below it, for JSON
+    schemas; pydantic finds them by reading and parsing the source of every model class: a quarter
+    of the import (0.03 s), which every build that reads the brand waits for. Validation does not
+    use them. They are skipped only while brand_yml is imported, and only when pydantic has the
+    function that reads them.
+    """
+    if "brand_yml" in sys.modules:
+        return sys.modules["brand_yml"]
+    try:
+        from pydantic._internal import _fields
+    except ImportError:
+        _fields = None
+    reads = getattr(_fields, "_update_fields_from_docstrings", None)
+    if reads is None:
+        import brand_yml
+
+        return brand_yml
+    _fields._update_fields_from_docstrings = lambda *args, **options: None
+    try:
+        import brand_yml
+    finally:
+        _fields._update_fields_from_docstrings = reads
+    return brand_yml
 
 
 def _drop(raw: Any, loc: tuple[Any, ...]) -> bool:

@@ -576,3 +576,23 @@ def test_a_build_that_finds_its_brand_in_the_cache_does_not_import_brand_yml(tmp
     )
     results = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip() for _ in range(2)]
     assert results == ["True", "False"]
+
+
+def test_brand_yml_is_imported_without_reading_its_sources_for_docstrings() -> None:
+    # In a process of its own: this one may have imported brand_yml already.
+    script = textwrap.dedent(
+        """
+        import inspect
+        from pydantic._internal import _fields
+        from booklet import brand
+        read = []
+        real_findsource = inspect.findsource
+        inspect.findsource = lambda *args: read.append(args) or real_findsource(*args)
+        before = _fields._update_fields_from_docstrings
+        module = brand._import_brand_yml()
+        print(len(read), _fields._update_fields_from_docstrings is before, module.BrandLogoResource.model_fields["path"].description)
+        """
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+    # No class's source read; pydantic as it was after; the descriptions, for JSON schemas only, left out.
+    assert found == ["0", "True", "None"]

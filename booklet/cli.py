@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,12 +151,29 @@ def build(project: Path, out: Path | None, brand: Path | None, editions: tuple[s
 
     # The workers start now, and import WeasyPrint while this process imports the builder and reads the project.
     rebuild = (config.out_dir / fresh.STAMP).is_file()
-    with parts.early_workers(start=not single_pass, rebuild=rebuild, languages=[config.language]):
+    with parts.early_workers(start=not single_pass, rebuild=rebuild, languages=[config.language]), _collecting_seldom():
         from booklet.builder import build as run_build
 
         # What is imported lives as long as this process: kept out of the collections, as in the workers.
         gc.freeze()
         run_build(project, out_dir=out, brand=brand, editions=editions, single_pass=single_pass, html=write_html)
+
+
+@contextlib.contextmanager
+def _collecting_seldom() -> Iterator[None]:
+    """Collect cycles during a build only once as many are left as an early worker leaves.
+
+    The parts read for the join live until it is done: each collection scans them again (four,
+    0.04 s of a 300-page build's last phase) and finds next to nothing.
+    """
+    from booklet import parts
+
+    before = gc.get_threshold()
+    gc.set_threshold(parts.EARLY_WORKER_GARBAGE, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @main.command()

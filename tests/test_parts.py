@@ -1256,3 +1256,19 @@ def test_a_build_flushes_to_disk_what_it_delivers_and_not_its_caches(generated: 
     assert "bench-print.pdf" in flushed
     # A cache file a crash leaves empty is read as missing, and made again.
     assert not [name for name in flushed if name.startswith((".cache/parts", ".cache/images", ".cache/measure", ".cache/preflight"))]
+
+
+def test_a_command_line_build_collects_cycles_seldom_while_it_runs(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from booklet import builder, parts
+
+    seen = []
+    real = builder.build
+    monkeypatch.setattr(builder, "build", lambda *args, **options: seen.append(gc.get_threshold()) or real(*args, **options))
+    before = gc.get_threshold()
+    build(generated, tmp_path / "out")
+    assert seen == [(parts.EARLY_WORKER_GARBAGE, *before[1:])]
+    assert gc.get_threshold() == before

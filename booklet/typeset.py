@@ -200,6 +200,12 @@ def render(
     With ``margin_boxes=False``, the pages get no margin boxes, whatever the stylesheets say, and none is laid out.
     """
     load_weasyprint()
+    return on_a_deep_stack(_render, html, base=base, fetcher=fetcher, describe=describe, reuse=reuse, margin_boxes=margin_boxes)
+
+
+def _render(
+    html: str, *, base: Path, fetcher: SandboxFetcher, describe: Callable[[str], str] | None, reuse: Reuse | None, margin_boxes: bool
+) -> Document:
     from weasyprint import HTML
 
     with refusals(describe), _no_margin_boxes() if not margin_boxes else contextlib.nullcontext():
@@ -211,6 +217,35 @@ def render(
         reuse.used = True
         reuse.freeze_profiles()
         return rendered
+
+
+# Words of Python call frames a deep stack sets aside: with its own frame, they fill half of a
+# 2 MiB chunk (CPython allocates a chunk of a power of two, with room for a thousand words more).
+DEEP_STACK_WORDS = 2**17
+
+
+def _on_a_deep_stack(function: Callable[..., Any], /, *args: Any, **options: Any) -> Any:
+    return function(*args, **options)
+
+
+def _deep_stack_caller() -> Callable[..., Any]:
+    """``_on_a_deep_stack``, whose frame claims DEEP_STACK_WORDS of stack (CPython 3.11 and later)."""
+    if sys.implementation.name != "cpython":
+        return _on_a_deep_stack
+    code = _on_a_deep_stack.__code__.replace(co_stacksize=DEEP_STACK_WORDS)
+    return type(_on_a_deep_stack)(code, _on_a_deep_stack.__globals__, "on_a_deep_stack")
+
+
+on_a_deep_stack = _deep_stack_caller()
+on_a_deep_stack.__doc__ = """Call ``function(*args, **options)`` from a frame that sets a large stack of Python calls aside.
+
+CPython keeps the frames of Python calls in chunks of 16 KiB, each mapped from the system when a
+call needs a new one and unmapped as soon as that call returns. WeasyPrint lays boxes out and
+draws them recursively, up and down across the end of a chunk: thousands of mappings for each
+document, and a page fault for each fresh page of them, about a tenth of the time it takes. The
+frame of this function's code claims a stack of DEEP_STACK_WORDS words, which it never uses:
+its chunk is then large, and the calls made from it go in the rest of that chunk.
+"""
 
 
 class Reuse:
@@ -398,7 +433,7 @@ def write_pdf(
         options["pdf_variant"] = variant
         # PDF/X and PDF/UA want an sRGB or CMYK intent, tags, metadata; WeasyPrint adds them for the variant.
     with refusals(describe):
-        return document.write_pdf(finisher=functools.partial(_stable_document_id, digest=digest), **options)
+        return on_a_deep_stack(document.write_pdf, finisher=functools.partial(_stable_document_id, digest=digest), **options)
 
 
 DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-fA-F-]+")

@@ -775,6 +775,34 @@ def test_weasyprint_fixed_size_arrays_are_made_without_parsing_and_are_cffis_own
     assert out[1] == "PangoRectangle * True", "other types are parsed as before"
 
 
+def test_weasyprint_lays_out_and_draws_on_a_stack_set_aside_in_one_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import weasyprint.document
+
+    from booklet import typeset
+    from booklet.sandbox import SandboxFetcher
+
+    claimed: dict[str, int] = {}
+
+    def watch(name: str, real: Any) -> Any:
+        def watched(*args: Any, **options: Any) -> Any:
+            frame, largest = sys._getframe(), 0
+            while frame is not None:
+                largest, frame = max(largest, frame.f_code.co_stacksize), frame.f_back
+            claimed[name] = largest
+            return real(*args, **options)
+
+        return watched
+
+    monkeypatch.setattr(weasyprint.HTML, "render", watch("render", weasyprint.HTML.render))
+    monkeypatch.setattr(weasyprint.document.Document, "write_pdf", watch("write_pdf", weasyprint.document.Document.write_pdf))
+    document = typeset.render("<p>Deep enough.</p>", base=tmp_path, fetcher=SandboxFetcher([tmp_path]))
+    pdf = typeset.write_pdf(document, identity=b"deep")
+    assert pdf.startswith(b"%PDF") and len(document.pages) == 1
+    # A frame claims half of a 2 MiB chunk: the layout's calls go in the other half, never in a chunk of their own.
+    assert claimed == {"render": typeset.DEEP_STACK_WORDS, "write_pdf": typeset.DEEP_STACK_WORDS}
+    assert typeset.DEEP_STACK_WORDS * 8 + 8000 > 2**20
+
+
 def test_a_build_starts_its_workers_before_reading_and_they_serve_every_edition_and_preflight(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -467,11 +467,8 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
             pages.insert(
                 len(pages) - 1, ("padding", parts.Job(parts.key_of("padding", look.name, html, digest(html)), html, 0, whole=True))
             )
-        made = runner.run([job for _, job in pages if isinstance(job, parts.Job)])
-        slices = [item if isinstance(item, parts.Slice) else parts.Slice(made[item.key], 0, len(made[item.key].pages)) for _, item in pages]
-
-        # 4. The front matter again, now that the contents page can be given its page numbers, typeset beside
-        # the running heads and folios; those are drawn from the draft's pages, which the numbers rarely change.
+        # The front matter again, now that the contents page can be given its page numbers: started with
+        # the blank pages, so that no worker waits while those are made and the running heads are worked out.
         numbers = {slug: starts[f"section-{slug}"] + (1 if dividers else 0) for slug in sections}
         if "timeline" in starts:
             numbers["timeline"] = starts["timeline"]
@@ -481,9 +478,24 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         front = final.part("front")
         assert front is not None
         front_job = content_job([front])
+        blanks = [job for _, job in pages if isinstance(job, parts.Job)]
+        runner.ahead([front_job, *blanks])
+        made = runner.run(blanks)
+        slices = [item if isinstance(item, parts.Slice) else parts.Slice(made[item.key], 0, len(made[item.key].pages)) for _, item in pages]
+
+        # 4. The running heads and folios, typeset beside the front matter; they are drawn from the draft's
+        # pages, which the numbers rarely change.
         furniture_runs = _furniture_jobs(split, look, slices, head_digest)
-        done = runner.run([front_job, *(job for _, job in furniture_runs)])
         at = next(index for index, (name, _) in enumerate(pages) if name == "front")
+        reading = None
+        if runner.ahead([front_job, *(job for _, job in furniture_runs)]):
+            # Behind them, the workers check the layers of the pages made so far (the front matter's aside).
+            reading = check_layers_ahead(
+                [() if index == at else (layer,) for index, piece in enumerate(slices) for layer in _layers_of(piece)],
+                rules=rules_for(pub.brand, edition=look.name, expect_cmyk=look.cmyk),
+                cache=_page_cache(pub, look.name),
+            )
+        done = runner.run([front_job, *(job for _, job in furniture_runs)])
         draft_front, slices[at] = slices[at], parts.slices(done[front_job.key], ["front"])["front"]
         if slices[at].count != draft_front.count:
             raise parts.PartsUnsupported("the front matter's length changed with its page numbers")
@@ -506,7 +518,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     marks = look.cmyk and config.print.marks
     identity = parts.key_of(look.name, html, digest(html), str(marks))
     # Each page: its part's page, and the running heads and folios drawn over it.
-    below = [Layer(piece.content.key, piece.content.pdf, piece.first + index) for piece in slices for index in range(piece.count)]
+    below = [layer for piece in slices for layer in _layers_of(piece)]
     above = [
         Layer(source.key, source.pdf, page) if source.key else None for source, page in (item for item in furniture if item is not None)
     ]
@@ -515,9 +527,12 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         layers = tuple(zip(below, above, strict=True))
     # The workers are idle while this process joins the pages: they check the pages' layers meanwhile.
     ahead = None
+    if layers is None and reading is not None:
+        for future in reading.futures:
+            future.cancel()  # the whole pages are checked instead
     if layers is not None:
         ahead = check_layers_ahead(
-            layers, rules=rules_for(pub.brand, edition=look.name, expect_cmyk=look.cmyk), cache=_page_cache(pub, look.name)
+            layers, rules=rules_for(pub.brand, edition=look.name, expect_cmyk=look.cmyk), cache=_page_cache(pub, look.name), reading=reading
         )
     # Nothing changed since the last build: the PDF on disk is the one this build would join.
     stamp = pub.cache / "editions" / f"{path.name}.stamp"
@@ -633,6 +648,11 @@ def _in_order(split: parts.Split, order: Sequence[str]) -> list[parts.Part]:
     """The parts of ``split`` in reading order (the timeline where it was placed); the single pass's HTML."""
     by_name = {part.name: part for part in split.parts}
     return [by_name[name] for name in order if name in by_name]
+
+
+def _layers_of(piece: parts.Slice) -> list[Layer]:
+    """The pages of ``piece`` as the layers preflight checks."""
+    return [Layer(piece.content.key, piece.content.pdf, piece.first + index) for index in range(piece.count)]
 
 
 def _page_infos(piece: parts.Slice) -> tuple[parts.PageInfo, ...]:

@@ -621,19 +621,22 @@ class Runner:
             _stop(self.pool, failed=kind is not None)
         self.pool = None
 
-    def ahead(self, jobs: Sequence[Job]) -> None:
-        """Start typesetting ``jobs`` (those not in the cache) while this process does something else.
+    def ahead(self, jobs: Sequence[Job]) -> bool:
+        """Start typesetting ``jobs`` (those not in the cache) while this process does something else; whether all are under way.
 
         ``run`` takes the result of a job started ahead when it is asked for a job with the same key.
         A single job is left to ``run``: a long-lived process typesets it itself, with what it has loaded.
         """
         todo = [job for job in dict((job.key, job) for job in jobs).values() if job.key not in self.pending and not self.cache.has(job.key)]
+        if not todo:
+            return True
         if len(todo) < 2 or self.workers == 1:
-            return
+            return False
         todo.sort(key=lambda job: len(job.html), reverse=True)
         pool = self._pool()
         for job in todo:
             self.pending[job.key] = pool.submit(_run, self.sent, job)
+        return True
 
     def run(self, jobs: Sequence[Job]) -> dict[str, Typeset]:
         """Typeset ``jobs`` (the cached ones are not typeset again); the first user error stops the build.

@@ -286,6 +286,7 @@ class Ahead:
     """Layers read in the build's workers while the builder goes on (it joins the pages meanwhile)."""
 
     futures: tuple[concurrent.futures.Future[dict[str, PageFacts]], ...]
+    keys: frozenset[str] = frozenset()  # the layers being read
 
     def facts(self) -> dict[str, PageFacts]:
         out: dict[str, PageFacts] = {}
@@ -294,9 +295,13 @@ class Ahead:
         return out
 
 
-def check_layers_ahead(layers: Sequence[Sequence[Layer]], *, rules: Rules, cache: Path | None) -> Ahead | None:
+def check_layers_ahead(
+    layers: Sequence[Sequence[Layer]], *, rules: Rules, cache: Path | None, reading: Ahead | None = None
+) -> Ahead | None:
     """Start reading the layers the page cache ``cache`` has nothing for, in the build's early workers if it has them.
 
+    ``layers`` may leave out layers not made yet (an empty sequence for a page whose layers are
+    all to come). ``reading``, what an earlier call started, is not read again: the result holds it too.
     ``run_preflight`` takes what they read for the layers it would read; what does not match (a
     layer, a rule or the page count changed) it reads itself.
     """
@@ -304,12 +309,19 @@ def check_layers_ahead(layers: Sequence[Sequence[Layer]], *, rules: Rules, cache
 
     pool = parts.early_pool()
     if pool is None:
-        return None
+        return reading
     _, jobs = _plan(layers, rules, _load_page_cache(cache))
+    started = reading.keys if reading is not None else frozenset()
+    jobs = [(pdf, tuple(item for item in wanted if item[0] not in started)) for pdf, wanted in jobs]
+    jobs = [(pdf, wanted) for pdf, wanted in jobs if wanted]
     if not jobs:
-        return None
+        return reading
     # However few the pages: the workers are idle during the join, this process is not.
-    return Ahead(tuple(pool.submit(_check_layers, pdf, wanted, rules) for pdf, wanted in jobs))
+    futures = tuple(pool.submit(_check_layers, pdf, wanted, rules) for pdf, wanted in jobs)
+    keys = frozenset(key for _, wanted in jobs for key, _ in wanted)
+    if reading is not None:
+        return Ahead(reading.futures + futures, reading.keys | keys)
+    return Ahead(futures, keys)
 
 
 def _layered(

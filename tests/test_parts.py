@@ -351,22 +351,24 @@ def test_the_sections_are_typeset_while_the_timeline_is_measured(generated: Path
     from booklet import parts, timeline_layout
 
     events: list[str] = []
-    started: list[str] = []
+    started: list[list[str]] = []
     left: list[str] = []
     real_ahead, real_exit, real_plan = parts.Runner.ahead, parts.Runner.__exit__, timeline_layout.plan_spreads
 
     def ahead(self, jobs):
-        events.append("sections started")
-        started.extend(job.key for job in jobs)
+        events.append("started ahead")
+        started.append([job.key for job in jobs])
         return real_ahead(self, jobs)
 
     monkeypatch.setattr(parts.Runner, "ahead", ahead)
     monkeypatch.setattr(parts.Runner, "__exit__", lambda self, *exc: left.extend(self.pending) or real_exit(self, *exc))
     monkeypatch.setattr(timeline_layout, "plan_spreads", lambda *a, **k: events.append("timeline measured") or real_plan(*a, **k))
     build(generated, tmp_path / "out")
-    assert events == ["sections started", "timeline measured"]
+    # The sections; then the front matter with the blank pages, and the running heads with it.
+    assert events == ["started ahead", "timeline measured", "started ahead", "started ahead"]
     # One document for each of the seven sections, each one the build then asked for.
-    assert len(set(started)) == 7
+    assert len(set(started[0])) == 7
+    assert started[1][0] == started[2][0], "the front matter is started with the blank pages, and taken with the running heads"
     assert left == []
     groups = re.search(r"of its (\d+) groups", LOG[0])
     assert groups and typeset_count(LOG[0], content=True) == int(groups[1])
@@ -582,9 +584,13 @@ def test_the_workers_check_the_layers_while_the_pages_are_joined(generated: Path
     build(project, out)
     # What needs no page's facts is checked before this process waits for the workers' layers.
     assert order == ["links", "facts"]
-    (sent,) = started
+    # First the pages typeset before the running heads, behind those; then the rest, as the join starts.
+    early, sent = started
+    assert early is not None and sent is not None and early.keys < sent.keys and set(early.futures) < set(sent.futures)
+    pages = len(texts(out / "bench-print.pdf"))
+    assert pages * 3 // 4 < len(early.keys) < pages
     # Each page's two layers (one blank page's for every blank page alike).
-    assert sent is not None and len(sent.facts()) > len(texts(out / "bench-print.pdf")) * 3 // 2
+    assert len(sent.facts()) > pages * 3 // 2
     monkeypatch.setattr(parts, "pool_of", real_pool_of)
     # What the workers read of the layers adds up to what the pages of the whole PDF show.
     assert made and made[0] and made[0] == builder.preflight(project, out_dir=out)[1]
@@ -596,7 +602,7 @@ def test_the_workers_check_the_layers_while_the_pages_are_joined(generated: Path
     section.write_text(head + "---" + re.sub(r"\b([a-z]{5,})\b", lambda word: word[1][::-1], body, count=1), encoding="utf-8")
     build(project, out)
     sent = started[-1]
-    assert len(started) == 2 and sent is not None and 0 < len(sent.facts()) < len(texts(out / "bench-print.pdf")) // 4
+    assert len(started) == 4 and sent is not None and 0 < len(sent.facts()) < len(texts(out / "bench-print.pdf")) // 4
 
 
 @pytest.mark.parametrize(

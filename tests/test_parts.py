@@ -1306,3 +1306,18 @@ def test_a_command_line_build_collects_cycles_seldom_while_it_runs(
     build(generated, tmp_path / "out")
     assert seen == [(parts.EARLY_WORKER_GARBAGE, *before[1:])]
     assert gc.get_threshold() == before
+
+    # A process that ends with the command keeps it: put back, it would start a collection of all the build made.
+    script = textwrap.dedent(
+        f"""
+        import gc
+        from booklet import cli
+        try:
+            cli.run(["build", "--project", {str(generated)!r}, "--out", {str(tmp_path / "own")!r}, "-e", "print", "-q"])
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        print(gc.get_threshold()[0])
+        """
+    )
+    kept = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert kept == [str(parts.EARLY_WORKER_GARBAGE)]

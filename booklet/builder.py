@@ -156,7 +156,7 @@ def _build(
         sections=sections,
         timeline=timeline,
         timeline_after=after,
-        env=layout.environment(config.templates_dir, cache=config.out_dir / CACHE / "templates" if config.out_dir.is_dir() else None),
+        env=layout.environment(config.templates_dir, cache=config.out_dir / CACHE / "templates"),
         context=layout.publication_context(config, the_brand, sections),
         # Served: the project, booklet's own layouts, and the brand's folder and the very files it names
         # (a brand chosen with --brand may keep its fonts beside it rather than in the project).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,24 @@ def environment(templates_dir: Path | None, *, cache: Path | None = None) -> jin
     return env
 
 
-def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # an output folder that cannot be written is reported when the PDF is written
-    return jinja2.FileSystemBytecodeCache(str(folder))
+def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache:
+    return _HeldBackBytecodeCache(str(folder))
+
+
+class _HeldBackBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates in a folder, written as booklet's other caches are: once the build has succeeded.
+
+    So a first build leaves them for the next (the first edit would otherwise compile every
+    template again), and a build that fails leaves no output folder behind. A file a crash left
+    empty or cut short does not match Jinja's header or checksum, and is compiled again.
+    """
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from booklet.output import write_cache
+
+        buffer = io.BytesIO()
+        bucket.write_bytecode(buffer)
+        write_cache(Path(self._get_cache_filename(bucket)), buffer.getvalue())
 
 
 def css_string(value: object) -> str:

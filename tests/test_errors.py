@@ -125,9 +125,33 @@ def test_verbose_says_booklets_own_details_and_leaves_other_libraries_quiet(make
     assert "Successfully loaded extension" not in result.output
 
 
-def test_a_first_build_leaves_what_it_read_cached_for_the_next(make_project) -> None:
+def test_a_first_build_leaves_what_it_read_cached_for_the_next(make_project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2
+
     project = make_project()
     assert run("build", "--project", str(project), "-e", "screen", "-q").exit_code == 0
     cache = project / "build" / ".cache"
     assert (cache / "brand.pickle").is_file()
     assert len(list((cache / "markdown").glob("*.html"))) == 2
+    assert len(list((cache / "templates").glob("__jinja2_*.cache"))) > 5
+    # The next build finds every template compiled.
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+    monkeypatch.setattr(
+        jinja2.Environment,
+        "compile",
+        lambda self, source, name=None, *args, **kw: compiled.append(name) or real(self, source, name, *args, **kw),
+    )
+    (project / "content" / "01-one.md").write_text((project / "content" / "01-one.md").read_text() + "\nOne more line.\n")
+    assert run("build", "--project", str(project), "-e", "screen", "-q").exit_code == 0
+    assert compiled == []
+
+
+def test_a_build_that_fails_in_a_template_leaves_no_output_folder(make_project) -> None:
+    project = make_project()
+    (project / "templates").mkdir(exist_ok=True)
+    (project / "templates" / "cover.html").write_text("<h1>{{ no_such_value }}</h1>\n", encoding="utf-8")
+    result = run("build", "--project", str(project), "-e", "screen", "-q")
+    assert result.exit_code == 1
+    assert "template uses an undefined value" in result.output
+    assert not (project / "build").exists()

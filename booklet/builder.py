@@ -367,6 +367,8 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
     digest = functools.partial(_inputs_digest, pub)
     cache = parts.Cache(pub.cache / "parts")
     path = config.out_dir / f"{config.name}-{look.name}.pdf"
+    # How preflight judges this edition's pages, and what it saw of them last time: the layers are read ahead with them.
+    rules, page_cache = rules_for(pub.brand, edition=look.name, expect_cmyk=look.cmyk), _page_cache(pub, look.name)
     # The parts the last build of this edition joined: read ahead while the workers typeset, as this build is likely to join them too.
     joined = pub.cache / "editions" / f"{path.name}.parts"
     try:
@@ -487,15 +489,16 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         # pages, which the numbers rarely change.
         furniture_runs = _furniture_jobs(split, look, slices, head_digest)
         at = next(index for index, (name, _) in enumerate(pages) if name == "front")
+        last_jobs = [front_job, *(job for _, job in furniture_runs)]
         reading = None
-        if runner.ahead([front_job, *(job for _, job in furniture_runs)]):
+        if runner.ahead(last_jobs):
             # Behind them, the workers check the layers of the pages made so far (the front matter's aside).
             reading = check_layers_ahead(
                 [() if index == at else (layer,) for index, piece in enumerate(slices) for layer in _layers_of(piece)],
-                rules=rules_for(pub.brand, edition=look.name, expect_cmyk=look.cmyk),
-                cache=_page_cache(pub, look.name),
+                rules=rules,
+                cache=page_cache,
             )
-        done = runner.run([front_job, *(job for _, job in furniture_runs)])
+        done = runner.run(last_jobs)
         draft_front, slices[at] = slices[at], parts.slices(done[front_job.key], ["front"])["front"]
         if slices[at].count != draft_front.count:
             raise parts.PartsUnsupported("the front matter's length changed with its page numbers")
@@ -531,9 +534,7 @@ def _booklet_in_parts(pub: Project, look: Look) -> Edition:
         for future in reading.futures:
             future.cancel()  # the whole pages are checked instead
     if layers is not None:
-        ahead = check_layers_ahead(
-            layers, rules=rules_for(pub.brand, edition=look.name, expect_cmyk=look.cmyk), cache=_page_cache(pub, look.name), reading=reading
-        )
+        ahead = check_layers_ahead(layers, rules=rules, cache=page_cache, reading=reading)
     # Nothing changed since the last build: the PDF on disk is the one this build would join.
     stamp = pub.cache / "editions" / f"{path.name}.stamp"
     pdf = _unchanged(path, stamp, identity)

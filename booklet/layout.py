@@ -35,16 +35,12 @@ def environment(templates_dir: Path | None, *, cache: Path | None = None) -> jin
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        bytecode_cache=_bytecode_cache(cache) if cache is not None else None,
+        bytecode_cache=_HeldBackBytecodeCache(str(cache)) if cache is not None else None,
     )
     env.filters["longdate"] = _long_date
     env.filters["css_string"] = css_string
     env.globals["mm"] = mm
     return env
-
-
-def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache:
-    return _HeldBackBytecodeCache(str(folder))
 
 
 class _HeldBackBytecodeCache(jinja2.FileSystemBytecodeCache):

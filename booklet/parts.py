@@ -1224,7 +1224,7 @@ def _dedupe(writer: Any) -> None:
     for number, obj in enumerate(writer._objects, start=1):
         if not isinstance(obj, StreamObject):
             continue
-        key = (repr(sorted((key, repr(value)) for key, value in obj.items() if key != "/Length")), _stored(obj))
+        key = (repr(sorted((name, repr(value)) for name, value in obj.items() if name != "/Length")), _stored(obj))
         if key in first:
             alias[number] = first[key]
         else:

@@ -287,6 +287,7 @@ class Ahead:
 
     futures: tuple[concurrent.futures.Future[dict[str, PageFacts]], ...]
     keys: frozenset[str] = frozenset()  # the layers being read
+    known: dict[str, PageFacts] = field(default_factory=dict, repr=False, compare=False)  # the page cache they were planned with
 
     def facts(self) -> dict[str, PageFacts]:
         out: dict[str, PageFacts] = {}
@@ -310,7 +311,8 @@ def check_layers_ahead(
     pool = parts.early_pool()
     if pool is None:
         return reading
-    _, jobs = _plan(layers, rules, _load_page_cache(cache))
+    known = reading.known if reading is not None else _load_page_cache(cache)
+    _, jobs = _plan(layers, rules, known)
     started = reading.keys if reading is not None else frozenset()
     jobs = [(pdf, tuple(item for item in wanted if item[0] not in started)) for pdf, wanted in jobs]
     jobs = [(pdf, wanted) for pdf, wanted in jobs if wanted]
@@ -320,8 +322,8 @@ def check_layers_ahead(
     futures = tuple(pool.submit(_check_layers, pdf, wanted, rules) for pdf, wanted in jobs)
     keys = frozenset(key for _, wanted in jobs for key, _ in wanted)
     if reading is not None:
-        return Ahead(reading.futures + futures, reading.keys | keys)
-    return Ahead(futures, keys)
+        return Ahead(reading.futures + futures, reading.keys | keys, known)
+    return Ahead(futures, keys, known)
 
 
 def _layered(
